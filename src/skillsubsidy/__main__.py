@@ -1,0 +1,3 @@
+from skillsubsidy.cli import main
+
+main()

@@ -1,0 +1,136 @@
+"""Command line: ``skillsubsidy evaluate | packs check | demo``.
+
+Exit status of ``evaluate`` (CONTRACT.md): 0 all records valid, 1 some records invalid (their
+lines carry ``error``), 2 the command could not run.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="skillsubsidy — 职业技能培训补贴: rules engine and tools.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+packs_app = typer.Typer(help="Policy packs: inspect and validate.", no_args_is_help=True)
+app.add_typer(packs_app, name="packs")
+
+EXIT_INVALID_RECORDS = 1
+EXIT_CANNOT_RUN = 2
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"skillsubsidy: {message}", err=True)
+    return typer.Exit(EXIT_CANNOT_RUN)
+
+
+@app.command()
+def evaluate(
+    claims: Annotated[Path, typer.Argument(help="claims file: .jsonl, .csv or .xlsx")],
+    history: Annotated[
+        Path | None, typer.Option("--history", help="claims granted before (same formats)")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="decisions file (JSON Lines); default stdout")
+    ] = None,
+) -> None:
+    """Decide every claim of CLAIMS and write one decision per line, in input order."""
+    from skillsubsidy.policy.engine import Engine, HistoryError
+    from skillsubsidy.policy.loader import PackError
+    from skillsubsidy.policy.output import write_jsonl
+    from skillsubsidy.policy.readers import InputFileError, read_claims
+
+    try:
+        raw = read_claims(claims)
+        hist = read_claims(history) if history else None
+        decisions = Engine().decide(raw, hist)
+    except (InputFileError, HistoryError, PackError) as exc:
+        raise _fail(str(exc)) from None
+    try:
+        if output is None:
+            write_jsonl(decisions, sys.stdout.buffer)
+            sys.stdout.flush()
+        else:
+            tmp = output.with_name(output.name + ".partial")
+            with tmp.open("wb") as out:
+                write_jsonl(decisions, out)
+            tmp.replace(output)  # never leave a half-written decisions file
+    except OSError as exc:
+        raise _fail(f"cannot write decisions: {exc}") from None
+    invalid = decisions["error"].is_not_null().sum()
+    if invalid:
+        typer.echo(f"skillsubsidy: {invalid} of {decisions.height} records invalid", err=True)
+        raise typer.Exit(EXIT_INVALID_RECORDS)
+
+
+@packs_app.command("check")
+def packs_check(
+    folder: Annotated[
+        Path | None, typer.Argument(help="a packs folder (default: the packs shipped)")
+    ] = None,
+) -> None:
+    """Validate every policy pack; name the file, key and reason of each problem."""
+    from skillsubsidy.policy.loader import PACKS_DIR, PackError, load_catalogue
+
+    try:
+        catalogue = load_catalogue(folder or PACKS_DIR)
+    except PackError as exc:
+        for file, key, reason in exc.problems:
+            typer.echo(f"{file}: {key}: {reason}", err=True)
+        raise typer.Exit(EXIT_INVALID_RECORDS) from None
+    for pack_id in catalogue.pack_ids:
+        periods = [p for p in catalogue.periods if p.id == pack_id]
+        info = periods[0].info
+        typer.echo(f"ok  {pack_id:20} {info.document}  kinds: {', '.join(info.kinds)}"
+                   + (f"  ({len(periods)} dated periods)" if len(periods) > 1 else ""))
+
+
+@packs_app.command("list")
+def packs_list() -> None:
+    """List the packs, their jurisdiction and key-date window."""
+    from skillsubsidy.policy.loader import default_catalogue
+
+    cat = default_catalogue()
+    for pack_id in cat.pack_ids:
+        sel = cat.info(pack_id).selection
+        window = f"{sel.from_ or '…'} .. {sel.until or '…'}" if sel.by_date else "only when named"
+        typer.echo(f"{pack_id:20} {cat.info(pack_id).jurisdiction:8} {window}")
+
+
+@app.command()
+def demo() -> None:
+    """Decide the worked examples shipped with the project and print a summary table."""
+    import json
+    from importlib.resources import files
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from skillsubsidy.policy.engine import evaluate as run
+
+    lines = files("skillsubsidy").joinpath("demo/claims.jsonl").read_text(encoding="utf-8")
+    claims = [json.loads(line) for line in lines.splitlines() if line.strip()]
+    table = Table(title="skillsubsidy demo: 示例申请的补贴决定")
+    for col in ("id", "policy", "kind", "amount", "payee", "fund", "reasons / error"):
+        table.add_column(col)
+    kinds = {c["id"]: c["kind"] for c in claims}
+    for d in run(claims):
+        if "error" in d:
+            table.add_row(d["id"], "", kinds[d["id"]], "", "", "", f"{d['error']['field']}: {d['error']['message']}")
+        else:
+            table.add_row(d["id"], d["policy"] or "—", kinds[d["id"]], d["amount"], d["payee"], d["fund"] or "—", ", ".join(d["reasons"]))
+    Console().print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Policy packs as data and the batch rules engine. No database, no HTTP."""

@@ -1,0 +1,397 @@
+"""The rules engine: a batch of claims in, one decision per claim out (POLICY.md, CONTRACT.md).
+
+Flow (columnar, Polars):
+  text columns ─ claims.validate ─► typed claims + record errors
+  ─ derive (age, key date, occupation…) ─ choose the pack period by key date
+  ─ per (pack period, kind): the pack's checks and the kind's rule ─► amount, reasons, steps
+  ─ ledger.scan over history + batch ─► ledger reasons
+  ─ assemble decisions (amount rounded once, half up, to the fen)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from skillsubsidy.policy import claims as claim_schema
+from skillsubsidy.policy import ledger
+from skillsubsidy.policy.loader import Catalogue, PackPeriod, default_catalogue
+from skillsubsidy.policy.readers import records_frame
+from skillsubsidy.policy.rules import certificate, new_skill_cert, project, training
+from skillsubsidy.policy.rules.base import Assessment, Check, Step, const, rounded, text, yuan
+from skillsubsidy.policy.rules.common import (
+    age_limits,
+    claim_deadline,
+    district_name,
+    fund_routing,
+    training_filing,
+)
+from skillsubsidy.policy.vocabulary import CLAIMANT_NAMES, KIND_NAMES
+
+EXPLANATION = pl.Struct({"text": pl.String, "clause": pl.String})
+NO_POLICY_CLAUSE = {"wenzhou": "000 五(六)", "jinhua": "002 六", "county": "POLICY.md §2"}
+# history records need only what the ledger reads
+HISTORY_FIELDS = {"id", "jurisdiction", "kind", "applied_on", "person.id_number"}
+
+
+class HistoryError(ValueError):
+    """History records that cannot be counted (the ledger would be wrong without them)."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything one (pack period, kind) needs, compiled once."""
+
+    assessment: Assessment
+    fund: pl.Expr
+    fund_label: pl.Expr
+
+
+def _kind_assessment(period: PackPeriod, kind: str) -> Assessment:
+    rules = period.kinds
+    rule = rules.get(kind)
+    cert = rules.get("certificate")
+    if rule is None:
+        return Assessment(
+            amount=pl.lit(None).cast(claim_schema.MONEY),
+            checks=[
+                Check(
+                    "not_offered",
+                    pl.lit(True),
+                    const(f"{period.info.document}不含{KIND_NAMES[kind]}"),
+                    period.info.kinds_reference,
+                )
+            ],
+        )
+    match kind:
+        case "certificate":
+            return certificate.assess(rule)
+        case "master_apprentice":
+            return certificate.assess_master_apprentice(rule, cert)
+        case "project":
+            return project.assess(rule, cert)
+        case "pre_job":
+            return training.assess_pre_job(rule)
+        case "apprenticeship":
+            return training.assess_apprenticeship(rule)
+        case "entrepreneurship":
+            return training.assess_entrepreneurship(rule)
+        case "enterprise_training":
+            return training.assess_enterprise_training(rule)
+        case "order_training":
+            return training.assess_order_training(rule)
+        case "new_skill_cert":
+            return new_skill_cert.assess(rule)
+    raise AssertionError(kind)
+
+
+def _plan(period: PackPeriod, kind: str) -> _Plan:
+    result = _kind_assessment(period, kind)
+    age_checks, age_steps = age_limits(period.conditions.age)
+    filed, late = training_filing(period.conditions.filing)
+    result.checks = [*age_checks, *claim_deadline(period.conditions.deadline), *filed, *result.checks]
+    result.steps = [*age_steps, *result.steps]
+    result.warnings += late
+    fund, label = fund_routing(period.funds)
+    return _Plan(result, fund, label)
+
+
+def _derive(frame: pl.LazyFrame, aliases: Mapping[str, str]) -> pl.LazyFrame:
+    """Facts every rule reads: birth date, sex, age, key date, canonical occupation…"""
+    id_number = pl.col("person.id_number")
+    birth = claim_schema.birth_date(id_number)
+    age_on = pl.coalesce("training.enrolled_on", "certificate.issued_on", "applied_on")
+    key_date = pl.coalesce("certificate.issued_on", "applied_on")
+    before_birthday = (age_on.dt.month() < birth.dt.month()) | (
+        (age_on.dt.month() == birth.dt.month()) & (age_on.dt.day() < birth.dt.day())
+    )
+    age = age_on.dt.year() - birth.dt.year() - before_birthday.cast(pl.Int32)
+    occupation = pl.col("certificate.occupation")
+    return frame.with_columns(
+        birth.alias("_birth"),
+        claim_schema.is_male(id_number).alias("_male"),
+        age_on.alias("_age_on"),
+        age.alias("_age"),
+        key_date.alias("_key_date"),
+        occupation.replace(dict(aliases)).alias("_occupation") if aliases else occupation.alias("_occupation"),
+        pl.when(pl.col("certificate.type") == "special_ability")
+        .then(pl.col("certificate.level").fill_null(5))
+        .otherwise(pl.col("certificate.level"))
+        .alias("_level"),
+        pl.when(pl.col("claimant") == "individual")
+        .then(pl.col("route").fill_null("institution"))
+        .otherwise(pl.lit("institution"))
+        .alias("_route"),
+        pl.coalesce("training.starts_on", "training.enrolled_on", key_date).alias("_training_began"),
+    )
+
+
+class Engine:
+    """Decides batches of claims under a catalogue of policy packs."""
+
+    def __init__(self, catalogue: Catalogue | None = None):
+        self.catalogue = catalogue or default_catalogue()
+        self.periods = self.catalogue.periods
+        self._plans: dict[tuple[int, str], _Plan] = {}
+        self._pack_jurisdiction = {p.id: p.info.jurisdiction for p in self.periods}
+
+    def plan(self, period_no: int, kind: str) -> _Plan:
+        key = (period_no, kind)
+        if key not in self._plans:
+            self._plans[key] = _plan(self.periods[period_no], kind)
+        return self._plans[key]
+
+    # --- pack selection --------------------------------------------------------------
+
+    def _period_expr(self) -> pl.Expr:
+        """Index of the pack period deciding each claim, or null (no policy)."""
+        key = pl.col("_key_date")
+        chosen: pl.Expr = pl.lit(None, dtype=pl.Int32)
+        for no, p in reversed(list(enumerate(self.periods))):
+            in_period = pl.lit(True)
+            if p.starts:
+                in_period = in_period & (key >= pl.lit(p.starts))
+            if p.ends:
+                in_period = in_period & (key < pl.lit(p.ends))
+            named = (pl.col("policy") == p.id) & in_period
+            sel = p.info.selection
+            by_date = pl.lit(False)
+            if sel.by_date:
+                by_date = pl.col("policy").is_null() & (pl.col("jurisdiction") == p.info.jurisdiction)
+                by_date = by_date & in_period & (key >= pl.lit(sel.from_))
+                if sel.until:
+                    by_date = by_date & (key <= pl.lit(sel.until))
+            chosen = pl.when(named | by_date).then(pl.lit(no, dtype=pl.Int32)).otherwise(chosen)
+        return chosen
+
+    # --- deciding ----------------------------------------------------------------------
+
+    def _decide_group(self, frame: pl.DataFrame, period_no: int, kind: str) -> pl.DataFrame:
+        period = self.periods[period_no]
+        plan = self.plan(period_no, kind)
+        a = plan.assessment
+        lf = frame.lazy()
+        for name, expr in a.columns.items():
+            lf = lf.with_columns(expr.alias(name))
+        failed = [pl.when(c.failed.fill_null(False)).then(pl.lit(c.reason)) for c in a.checks]
+        reasons = pl.concat_list(failed).list.drop_nulls().list.unique(maintain_order=True)
+        lf = lf.with_columns(reasons.alias("_reasons"))
+        pre_ok = pl.col("_reasons").list.len() == 0
+        sel = period.info.selection
+        chosen = (
+            pl.when(pl.col("policy").is_not_null())
+            .then(text(f"按申请指定的 {period.id}（{period.info.title} {period.info.document}）评估，关键日期 {{}}", pl.col("_key_date")))
+            .otherwise(text(f"适用 {period.id}（{period.info.title} {period.info.document}）：关键日期 {{}}", pl.col("_key_date")))
+        )
+        entries = [pl.struct(text=chosen, clause=pl.lit(sel.reference))]
+        entries += [
+            pl.when(pre_ok & (s.shown.fill_null(False) if s.shown is not None else pl.lit(True)))
+            .then(pl.struct(text=s.text, clause=pl.lit(s.clause)))
+            for s in a.steps
+        ]
+        entries += [
+            pl.when(c.failed.fill_null(False)).then(pl.struct(text=c.text, clause=pl.lit(c.clause)))
+            for c in a.checks
+        ]
+        warnings = [pl.when(w.failed.fill_null(False)).then(pl.lit(w.reason)) for w in a.warnings]
+        warn_texts = [
+            pl.when(w.failed.fill_null(False)).then(pl.struct(text=w.text, clause=pl.lit(w.clause)))
+            for w in a.warnings
+        ]
+        first_only = pl.lit(False)
+        nsc = period.kinds.get("new_skill_cert")
+        if kind == "new_skill_cert" and nsc is not None:
+            first_only = (pl.col("certificate.type") == "vocational") & pl.col("_level").is_in(
+                nsc.first_certificate_only.levels
+            )
+        lf = lf.with_columns(
+            pl.lit(period.id).alias("_policy"),
+            pl.lit(period_no, dtype=pl.Int32).alias("_period_no"),
+            pre_ok.alias("_pre_ok"),
+            pl.when(pre_ok).then(a.amount).otherwise(pl.lit(0)).cast(claim_schema.MONEY).fill_null(0).alias("_amount"),
+            pl.concat_list([*entries, *warn_texts]).list.drop_nulls().alias("_explanation"),
+            (pl.concat_list(warnings).list.drop_nulls() if warnings else pl.lit([], dtype=pl.List(pl.String))).alias("_warnings"),
+            plan.fund.alias("_fund"),
+            plan.fund_label.alias("_fund_label"),
+            first_only.fill_null(False).alias("_first_only"),
+            pl.lit(period.funds.reference).alias("_fund_clause"),
+        )
+        return lf.select(_DECIDED).collect()
+
+    def _no_policy(self, frame: pl.DataFrame) -> pl.DataFrame:
+        clause = pl.col("jurisdiction").replace_strict(NO_POLICY_CLAUSE, return_dtype=pl.String)
+        entry = pl.struct(
+            text=pl.when(pl.col("policy").is_not_null())
+            .then(text("关键日期 {} 不在指定政策 {} 的适用期内", pl.col("_key_date"), pl.col("policy")))
+            .otherwise(text("关键日期 {} 时 {} 尚无适用的补贴政策", pl.col("_key_date"), pl.col("jurisdiction"))),
+            clause=clause,
+        )
+        return frame.lazy().with_columns(
+            pl.lit(None, dtype=pl.String).alias("_policy"),
+            pl.lit(None, dtype=pl.Int32).alias("_period_no"),
+            pl.lit(False).alias("_pre_ok"),
+            pl.lit(Decimal(0)).cast(claim_schema.MONEY).alias("_amount"),
+            pl.lit(["no_policy"]).alias("_reasons"),
+            pl.concat_list([entry]).alias("_explanation"),
+            pl.lit([], dtype=pl.List(pl.String)).alias("_warnings"),
+            pl.lit(None, dtype=pl.String).alias("_fund"),
+            pl.lit(None, dtype=pl.String).alias("_fund_label"),
+            pl.lit(False).alias("_first_only"),
+            pl.lit(None, dtype=pl.String).alias("_fund_clause"),
+        ).select(_DECIDED).collect()
+
+    def _history(self, raw: pl.DataFrame | None) -> pl.DataFrame | None:
+        if raw is None or raw.height == 0:
+            return None
+        checked = claim_schema.validate(raw, self._pack_jurisdiction)
+        bad = checked.filter(pl.col("_error_field").is_in(list(HISTORY_FIELDS)))
+        if bad.height:
+            sample = "; ".join(
+                f"record {r['_idx'] + 1} ({r['id'] or 'no id'}): {r['_error_field']}: {r['_error_message']}"
+                for r in bad.head(5).iter_rows(named=True)
+            )
+            raise HistoryError(f"{bad.height} history record(s) cannot be counted: {sample}")
+        derived = _derive(checked.lazy(), self.catalogue.occupation_aliases)
+        return ledger.ledger_keys(derived).collect()
+
+    def decide(self, raw: pl.DataFrame, history: pl.DataFrame | None = None) -> pl.DataFrame:
+        """Decisions for a frame of text columns (see readers.records_frame), in input order."""
+        hist = self._history(history)
+        checked = claim_schema.validate(raw, self._pack_jurisdiction)
+        valid = (
+            _derive(checked.lazy().filter(pl.col("_error_field").is_null()), self.catalogue.occupation_aliases)
+            .with_columns(self._period_expr().alias("_period_no"))
+            .collect()
+        )
+        decided = [self._no_policy(valid.filter(pl.col("_period_no").is_null()))]
+        with_policy = valid.filter(pl.col("_period_no").is_not_null())
+        for (period_no, kind), group in with_policy.partition_by(
+            ["_period_no", "kind"], as_dict=True, maintain_order=False
+        ).items():
+            decided.append(self._decide_group(group, int(period_no), str(kind)))
+        frame = pl.concat(decided, how="vertical_relaxed")
+        frame = self._apply_ledger(frame, valid, hist)
+        return self._assemble(checked, frame)
+
+    def _apply_ledger(self, frame: pl.DataFrame, valid: pl.DataFrame, hist: pl.DataFrame | None) -> pl.DataFrame:
+        keys = ledger.ledger_keys(valid).collect().join(
+            frame.select("_idx", "_period_no", "_pre_ok", "_first_only"), on="_idx"
+        )
+        rules_of = {no: p.conditions.ledger for no, p in enumerate(self.periods)}
+        first_ref = {
+            no: p.kinds["new_skill_cert"].first_certificate_only.reference
+            for no, p in enumerate(self.periods)
+            if "new_skill_cert" in p.kinds
+        }
+        findings = ledger.scan(keys, hist, rules_of, first_ref)
+        if not findings:
+            return frame
+        found = pl.DataFrame(
+            {
+                "_idx": pl.Series(list(findings), dtype=pl.UInt32),
+                "_ledger_reasons": [[r for r, _, _ in f] for f in findings.values()],
+                "_ledger_explanation": [[{"text": t, "clause": c} for _, t, c in f] for f in findings.values()],
+            },
+            schema_overrides={"_ledger_explanation": pl.List(EXPLANATION)},
+        )
+        frame = frame.join(found, on="_idx", how="left")
+        return frame.with_columns(
+            pl.concat_list("_reasons", pl.col("_ledger_reasons").fill_null([])).alias("_reasons"),
+            pl.concat_list("_explanation", pl.col("_ledger_explanation").fill_null([])).alias("_explanation"),
+        ).drop("_ledger_reasons", "_ledger_explanation")
+
+    def _assemble(self, checked: pl.DataFrame, decided: pl.DataFrame) -> pl.DataFrame:
+        eligible = pl.col("_reasons").list.len() == 0
+        amount = pl.when(eligible).then(rounded(pl.col("_amount"))).otherwise(pl.lit(Decimal("0.00")).cast(pl.Decimal(38, 2)))
+        payee_name = pl.col("claimant").replace_strict(CLAIMANT_NAMES, return_dtype=pl.String)
+        conclusion = pl.when(eligible).then(
+            pl.struct(
+                text=text(
+                    "核定补贴 {} 元，支付给{}，由{}（{}）培训资金列支",
+                    yuan(pl.col("_amount")),
+                    payee_name,
+                    district_name(pl.col("_fund")),
+                    pl.col("_fund_label"),
+                ),
+                clause=pl.col("_fund_clause"),
+            )
+        )
+        decided = decided.with_columns(
+            eligible.alias("eligible"),
+            amount.alias("amount"),
+            pl.concat_list("_explanation", conclusion).list.drop_nulls().alias("explanation"),
+        )
+        base = checked.select(
+            "_idx", "id", "claimant", "_error_field", "_error_message"
+        ).join(decided.drop("claimant"), on="_idx", how="left")
+        return base.sort("_idx").select(
+            "_idx",
+            "id",
+            pl.col("_policy").alias("policy"),
+            "eligible",
+            "amount",
+            pl.col("claimant").alias("payee"),
+            pl.col("_fund").alias("fund"),
+            pl.col("_reasons").alias("reasons"),
+            pl.col("_warnings").alias("warnings"),
+            "explanation",
+            pl.when(pl.col("_error_field").is_not_null())
+            .then(pl.struct(field=pl.col("_error_field"), message=pl.col("_error_message")))
+            .alias("error"),
+        )
+
+
+_DECIDED = [
+    "_idx",
+    "claimant",
+    "_policy",
+    "_period_no",
+    "_pre_ok",
+    "_amount",
+    "_reasons",
+    "_explanation",
+    "_warnings",
+    "_fund",
+    "_fund_label",
+    "_first_only",
+    "_fund_clause",
+]
+
+
+def decisions_to_dicts(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """Decisions as the contract's JSON objects (amount as a 2-place decimal string)."""
+    out: list[dict[str, Any]] = []
+    for row in frame.iter_rows(named=True):
+        if row["error"] is not None:
+            out.append({"id": row["id"], "error": row["error"]})
+            continue
+        out.append(
+            {
+                "id": row["id"],
+                "policy": row["policy"],
+                "eligible": row["eligible"],
+                "amount": f"{row['amount']:.2f}",
+                "payee": row["payee"],
+                "fund": row["fund"],
+                "reasons": row["reasons"],
+                "warnings": row["warnings"],
+                "explanation": row["explanation"],
+            }
+        )
+    return out
+
+
+def evaluate(
+    claims: Iterable[Mapping[str, Any]],
+    history: Iterable[Mapping[str, Any]] = (),
+    engine: Engine | None = None,
+) -> list[dict[str, Any]]:
+    """In-process form of the contract: claim dicts in, decision dicts out (input order)."""
+    engine = engine or Engine()
+    hist = list(history)
+    frame = engine.decide(records_frame(claims), records_frame(hist) if hist else None)
+    return decisions_to_dicts(frame)

@@ -1,0 +1,273 @@
+"""职业资格/职业培训鉴定补贴 (certificate) and 以师带徒 (master_apprentice), POLICY.md §4–§7.
+
+amount = standard(category, level) × shortage uplift × claimant ratio
+         [+ designated-institution hours, capped]
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from skillsubsidy.policy.conditions import any_of, compile_condition
+from skillsubsidy.policy.rules.base import (
+    Assessment,
+    Check,
+    Step,
+    const,
+    flag,
+    level_name,
+    lookup,
+    max_money,
+    min_money,
+    money,
+    percent,
+    plain,
+    text,
+    yuan,
+)
+from skillsubsidy.policy.rules.common import offered_to, residency
+from skillsubsidy.policy.schema import (
+    CertificateRule,
+    IndividualClaim,
+    MasterApprenticeRule,
+    OrganisationClaim,
+)
+
+OCC = pl.col("_occupation")
+LEVEL = pl.col("_level")
+CERT_TYPE = pl.col("certificate.type")
+VOCATIONAL = CERT_TYPE == "vocational"
+SPECIAL_ABILITY = CERT_TYPE == "special_ability"
+STANDARD = pl.col("_standard")
+BASE = pl.col("_base")
+
+
+def occupation_category(rule: CertificateRule) -> pl.Expr:
+    """附件1: the category (A/B/C/D) of a vocational certificate's occupation."""
+    table = {occ: cat for cat, occs in rule.categories.lists.items() for occ in occs}
+    return pl.when(VOCATIONAL).then(
+        OCC.replace_strict(table, default=rule.categories.default, return_dtype=pl.String)
+    )
+
+
+def in_shortage_list(rule: CertificateRule) -> pl.Expr:
+    """紧缺职业（工种）: the occupation listed at this level, or (no published list) the
+    claim's own statement."""
+    s = rule.shortage
+    if s.source == "claim":
+        return VOCATIONAL & flag("certificate.in_shortage_list")
+    highest = OCC.replace_strict(
+        {k: v[0] for k, v in s.list.items()}, default=None, return_dtype=pl.Int32
+    )
+    lowest = OCC.replace_strict(
+        {k: v[1] for k, v in s.list.items()}, default=None, return_dtype=pl.Int32
+    )
+    return (VOCATIONAL & (LEVEL <= highest) & (LEVEL >= lowest)).fill_null(False)
+
+
+def certificate_standard(rule: CertificateRule) -> Assessment:
+    """The catalogue standard with the shortage uplift: column ``_base``."""
+    std = rule.standards
+    voc_table = {
+        f"{cat}{level}": amount for cat, levels in std.vocational.items() for level, amount in levels.items()
+    }
+    vocational = lookup(pl.concat_str(pl.col("category"), LEVEL.cast(pl.String)), voc_table)
+    special = lookup(LEVEL, dict(std.special_ability))
+    standard = pl.when(VOCATIONAL).then(vocational).when(SPECIAL_ABILITY).then(special)
+    factor = money(rule.shortage.factor)
+    categorised = bool(rule.categories.lists)
+    label = pl.col("category") + const("类 ") if categorised else const("")
+    steps = [
+        Step(
+            text("{}：{}类职业（工种）", OCC, pl.col("category")),
+            rule.categories.reference,
+            shown=VOCATIONAL if categorised else pl.lit(False),
+        ),
+        Step(
+            text("{}{} 补贴标准 {} 元", label, level_name(LEVEL), yuan(STANDARD)),
+            std.reference,
+            shown=VOCATIONAL,
+        ),
+        Step(
+            text("专项职业能力证书（{}）补贴标准 {} 元", level_name(LEVEL), yuan(STANDARD)),
+            std.reference,
+            shown=SPECIAL_ABILITY,
+        ),
+        Step(
+            text(
+                f"{{}} {{}} 属紧缺职业（工种），上浮 {percent(rule.shortage.factor - 1)}：{{}} 元",
+                OCC,
+                level_name(LEVEL),
+                yuan(BASE),
+            ),
+            rule.shortage.reference,
+            shown=pl.col("shortage"),
+        ),
+    ]
+    not_a_certificate = Check(
+        "not_offered",
+        ~(VOCATIONAL | SPECIAL_ABILITY) | STANDARD.is_null(),
+        text("{} 不属于本补贴的证书类型或等级", CERT_TYPE),
+        std.reference,
+    )
+    return Assessment(
+        amount=BASE,
+        steps=steps,
+        checks=[not_a_certificate],
+        columns={
+            "category": occupation_category(rule),
+            "shortage": in_shortage_list(rule),
+            "_standard": standard,
+            "_base": pl.when(pl.col("shortage")).then(STANDARD * factor).otherwise(STANDARD),
+        },
+    )
+
+
+def _claim_route(claimant: str, route: str | None) -> pl.Expr:
+    match = pl.col("claimant") == claimant
+    return match & (pl.col("_route") == route) if route else match
+
+
+def assess(rule: CertificateRule) -> Assessment:
+    result = certificate_standard(rule)
+    ratio: pl.Expr = pl.lit(None).cast(pl.Decimal(38, 6))
+    offered: list[pl.Expr] = []
+    for claimant, spec in rule.claimants.items():
+        if isinstance(spec, IndividualClaim):
+            for route, r in spec.routes.items():
+                match = _claim_route(claimant, route)
+                offered.append(match)
+                ratio = pl.when(match).then(money(r.ratio)).otherwise(ratio)
+                result.steps.append(
+                    Step(
+                        text(f"{r.label}，按标准的 {percent(r.ratio)} 补贴：{{}} 元", yuan(pl.col("_amount"))),
+                        r.reference,
+                        shown=match,
+                    )
+                )
+            continue
+        result.extend(_organisation(rule, claimant, spec))
+        match = _claim_route(claimant, None)
+        offered.append(match)
+        ratio = pl.when(match).then(money(spec.ratio)).otherwise(ratio)
+    result.checks.append(
+        Check(
+            "not_offered",
+            ~pl.any_horizontal(offered),
+            text("本办法不补贴该申领方式（申请人 {}，途径 {}）", pl.col("claimant"), pl.col("_route")),
+            rule.reference,
+        )
+    )
+    result.checks += residency(rule.residency, pl.col("claimant") == "individual")
+    if rule.skill_upgrade_exclusion:
+        result.checks.append(
+            Check(
+                "duplicate_occupation_level",
+                flag("certificate.skill_upgrade_subsidy_received"),
+                const("已申领技能提升补贴的不得申请"),
+                rule.skill_upgrade_exclusion.reference,
+            )
+        )
+    ratioed = BASE * ratio
+    amount = ratioed
+    for claimant, spec in rule.claimants.items():
+        if isinstance(spec, OrganisationClaim) and spec.hours:
+            amount = pl.when(pl.col("claimant") == claimant).then(_with_hours(spec)).otherwise(amount)
+    result.columns["_amount"] = amount
+    result.amount = pl.col("_amount")
+    return result
+
+
+def _organisation(rule: CertificateRule, claimant: str, spec: OrganisationClaim) -> Assessment:
+    """Employer / school / designated institution: ratio, requirements and scope."""
+    mine = pl.col("claimant") == claimant
+    out = Assessment(amount=pl.lit(None))
+    out.steps.append(
+        Step(
+            text(f"{spec.label}，按标准的 {percent(spec.ratio)} 补贴：{{}} 元", yuan(BASE * money(spec.ratio))),
+            spec.reference,
+            shown=mine,
+        )
+    )
+    if spec.refused_if:
+        out.checks.append(
+            Check(
+                "not_offered",
+                mine & compile_condition(spec.refused_if),
+                const(f"{spec.label}：不含（{spec.refused_if}）"),
+                spec.refused_reference or spec.reference,
+            )
+        )
+    if spec.requires:
+        reason = (
+            "not_graduating_year"
+            if "graduating_year_student" in spec.requires
+            else "not_offered"
+        )
+        out.checks.append(
+            Check(reason, mine & ~compile_condition(spec.requires), const(f"须满足：{spec.requires}"), spec.reference)
+        )
+    if spec.scope_any_of:
+        out.checks.append(
+            Check(
+                "not_offered",
+                mine & ~any_of(spec.scope_any_of),
+                const(f"{spec.label}只承担以下培训之一：" + "；".join(spec.scope_any_of)),
+                spec.reference,
+            )
+        )
+    if spec.hours:
+        h = spec.hours
+        minimum = LEVEL.replace_strict(dict(h.minimum), default=None, return_dtype=pl.Int32)
+        hours = pl.col("training.hours").fill_null(0)
+        out.checks.append(
+            Check(
+                "hours_below_minimum",
+                mine & VOCATIONAL & (hours < minimum),
+                text(f"{h.hours_note} {{}}，低于{{}}最低 {{}} 课时", hours, level_name(LEVEL), minimum),
+                h.reference,
+            )
+        )
+        out.steps.append(
+            Step(
+                text(
+                    f"{h.hours_note} {{}}，超过最低 {{}} 课时的部分每课时加 {plain(h.extra_per_hour)} 元，"
+                    f"最高为标准的 {percent(h.cap_multiple)}：{{}} 元",
+                    hours,
+                    minimum,
+                    yuan(pl.col("_amount")),
+                ),
+                h.reference,
+                shown=mine & VOCATIONAL,
+            )
+        )
+    return out
+
+
+def _with_hours(spec: OrganisationClaim) -> pl.Expr:
+    """003 一(一)2(4): base + (hours − minimum) × 20, at most 200 % of base."""
+    assert spec.hours is not None
+    h = spec.hours
+    minimum = LEVEL.replace_strict(dict(h.minimum), default=None, return_dtype=pl.Int32)
+    extra_hours = max_money(pl.col("training.hours").fill_null(0) - minimum.cast(pl.Decimal(38, 6)), money(0))
+    base = BASE * money(spec.ratio)
+    topped = min_money(base + extra_hours * money(h.extra_per_hour), base * money(h.cap_multiple))
+    return pl.when(VOCATIONAL).then(topped).otherwise(base)
+
+
+def assess_master_apprentice(rule: MasterApprenticeRule, certificate: CertificateRule) -> Assessment:
+    """000 一(五): per certificate, the catalogue standard (with uplift), to the master studio."""
+    result = certificate_standard(certificate)
+    result.checks.append(offered_to(rule.claimants, rule.reference, "以师带徒培训补贴"))
+    result.steps.append(
+        Step(text("按取得证书人数和标准补贴大师工作室：{} 元", yuan(BASE)), rule.reference)
+    )
+    result.checks.append(
+        Check(
+            "not_offered",
+            ~VOCATIONAL,
+            const("以师带徒培训按取得职业资格证书补贴，专项能力证书不在其列"),
+            rule.reference,
+        )
+    )
+    return result
