@@ -87,8 +87,10 @@ def packs_check(
     for pack_id in catalogue.pack_ids:
         periods = [p for p in catalogue.periods if p.id == pack_id]
         info = periods[0].info
-        typer.echo(f"ok  {pack_id:20} {info.document}  kinds: {', '.join(info.kinds)}"
-                   + (f"  ({len(periods)} dated periods)" if len(periods) > 1 else ""))
+        typer.echo(
+            f"ok  {pack_id:20} {info.document}  kinds: {', '.join(info.kinds)}"
+            + (f"  ({len(periods)} dated periods)" if len(periods) > 1 else "")
+        )
 
 
 @packs_app.command("list")
@@ -122,9 +124,25 @@ def demo() -> None:
     kinds = {c["id"]: c["kind"] for c in claims}
     for d in run(claims):
         if "error" in d:
-            table.add_row(d["id"], "", kinds[d["id"]], "", "", "", f"{d['error']['field']}: {d['error']['message']}")
+            table.add_row(
+                d["id"],
+                "",
+                kinds[d["id"]],
+                "",
+                "",
+                "",
+                f"{d['error']['field']}: {d['error']['message']}",
+            )
         else:
-            table.add_row(d["id"], d["policy"] or "—", kinds[d["id"]], d["amount"], d["payee"], d["fund"] or "—", ", ".join(d["reasons"]))
+            table.add_row(
+                d["id"],
+                d["policy"] or "—",
+                kinds[d["id"]],
+                d["amount"],
+                d["payee"],
+                d["fund"] or "—",
+                ", ".join(d["reasons"]),
+            )
     Console().print(table)
 
 

@@ -7,6 +7,7 @@ problem found (``_error_field``, ``_error_message``); a bad record never stops t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import reduce
 
@@ -137,7 +138,8 @@ CONDITIONAL_REQUIREMENTS: tuple[tuple[str, pl.Expr, str], ...] = (
     ("training.course", _kind == "entrepreneurship", "required for entrepreneurship training"),
     (
         "training.hours",
-        (_kind == "project") & ((_cert_type == "training_pass") | (pl.col("jurisdiction") == "jinhua")),
+        (_kind == "project")
+        & ((_cert_type == "training_pass") | (pl.col("jurisdiction") == "jinhua")),
         "required for project training paid by the hour",
     ),
     ("training.days", _kind == "order_training", "required for order training"),
@@ -154,6 +156,8 @@ _ID_CHECK = "10X98765432"
 
 def _typed(field: Field, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(typed value, error message or null) for one field's text column."""
+    value: pl.Expr
+    msg: pl.Expr
     null = pl.lit(None, dtype=pl.String)
     present = raw.is_not_null()
     t = field.type
@@ -255,7 +259,7 @@ def is_male(id_number: pl.Expr) -> pl.Expr:
     return id_number.str.slice(16, 1).cast(pl.Int32, strict=False).mod(2) == 1
 
 
-def validate(raw: pl.DataFrame, known_packs: dict[str, str]) -> pl.DataFrame:
+def validate(raw: pl.DataFrame, known_packs: Mapping[str, str]) -> pl.DataFrame:
     """Typed columns for every contract field, plus ``_error_field``/``_error_message``.
 
     ``raw`` holds text columns (any subset of FIELD_NAMES; others are ignored) and may hold
@@ -283,7 +287,11 @@ def validate(raw: pl.DataFrame, known_packs: dict[str, str]) -> pl.DataFrame:
             err = pl.when(raw_col.is_null()).then(pl.lit("required")).otherwise(err)
         for name, when, why in CONDITIONAL_REQUIREMENTS:
             if name == f.name:
-                err = pl.when(raw_col.is_null() & when.fill_null(False)).then(pl.lit(why)).otherwise(err)
+                err = (
+                    pl.when(raw_col.is_null() & when.fill_null(False))
+                    .then(pl.lit(why))
+                    .otherwise(err)
+                )
         typed.append(value.alias(f.name))
         errors.append((f.name, err))
     policy = pl.col("policy")
@@ -292,7 +300,7 @@ def validate(raw: pl.DataFrame, known_packs: dict[str, str]) -> pl.DataFrame:
         .then(pl.format("unknown pack '{}'; expected one of: " + ", ".join(known_packs), policy))
         .when(
             policy.is_not_null()
-            & (policy.replace_strict(known_packs, default=None) != pl.col("jurisdiction"))
+            & (policy.replace_strict(dict(known_packs), default=None) != pl.col("jurisdiction"))
         )
         .then(pl.format("pack '{}' is not for jurisdiction '{}'", policy, pl.col("jurisdiction")))
         .otherwise(null)

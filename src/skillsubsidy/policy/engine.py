@@ -22,7 +22,7 @@ from skillsubsidy.policy import ledger
 from skillsubsidy.policy.loader import Catalogue, PackPeriod, default_catalogue
 from skillsubsidy.policy.readers import records_frame
 from skillsubsidy.policy.rules import certificate, new_skill_cert, project, training
-from skillsubsidy.policy.rules.base import Assessment, Check, Step, const, rounded, text, yuan
+from skillsubsidy.policy.rules.base import Assessment, Check, const, rounded, text, yuan
 from skillsubsidy.policy.rules.common import (
     age_limits,
     claim_deadline,
@@ -71,6 +71,7 @@ def _kind_assessment(period: PackPeriod, kind: str) -> Assessment:
         case "certificate":
             return certificate.assess(rule)
         case "master_apprentice":
+            assert cert is not None, "master_apprentice uses the pack's certificate standards"
             return certificate.assess_master_apprentice(rule, cert)
         case "project":
             return project.assess(rule, cert)
@@ -93,7 +94,12 @@ def _plan(period: PackPeriod, kind: str) -> _Plan:
     result = _kind_assessment(period, kind)
     age_checks, age_steps = age_limits(period.conditions.age)
     filed, late = training_filing(period.conditions.filing)
-    result.checks = [*age_checks, *claim_deadline(period.conditions.deadline), *filed, *result.checks]
+    result.checks = [
+        *age_checks,
+        *claim_deadline(period.conditions.deadline),
+        *filed,
+        *result.checks,
+    ]
     result.steps = [*age_steps, *result.steps]
     result.warnings += late
     fund, label = fund_routing(period.funds)
@@ -117,7 +123,9 @@ def _derive(frame: pl.LazyFrame, aliases: Mapping[str, str]) -> pl.LazyFrame:
         age_on.alias("_age_on"),
         age.alias("_age"),
         key_date.alias("_key_date"),
-        occupation.replace(dict(aliases)).alias("_occupation") if aliases else occupation.alias("_occupation"),
+        occupation.replace(dict(aliases)).alias("_occupation")
+        if aliases
+        else occupation.alias("_occupation"),
         pl.when(pl.col("certificate.type") == "special_ability")
         .then(pl.col("certificate.level").fill_null(5))
         .otherwise(pl.col("certificate.level"))
@@ -126,7 +134,9 @@ def _derive(frame: pl.LazyFrame, aliases: Mapping[str, str]) -> pl.LazyFrame:
         .then(pl.col("route").fill_null("institution"))
         .otherwise(pl.lit("institution"))
         .alias("_route"),
-        pl.coalesce("training.starts_on", "training.enrolled_on", key_date).alias("_training_began"),
+        pl.coalesce("training.starts_on", "training.enrolled_on", key_date).alias(
+            "_training_began"
+        ),
     )
 
 
@@ -161,7 +171,9 @@ class Engine:
             sel = p.info.selection
             by_date = pl.lit(False)
             if sel.by_date:
-                by_date = pl.col("policy").is_null() & (pl.col("jurisdiction") == p.info.jurisdiction)
+                by_date = pl.col("policy").is_null() & (
+                    pl.col("jurisdiction") == p.info.jurisdiction
+                )
                 by_date = by_date & in_period & (key >= pl.lit(sel.from_))
                 if sel.until:
                     by_date = by_date & (key <= pl.lit(sel.until))
@@ -184,13 +196,24 @@ class Engine:
         sel = period.info.selection
         chosen = (
             pl.when(pl.col("policy").is_not_null())
-            .then(text(f"按申请指定的 {period.id}（{period.info.title} {period.info.document}）评估，关键日期 {{}}", pl.col("_key_date")))
-            .otherwise(text(f"适用 {period.id}（{period.info.title} {period.info.document}）：关键日期 {{}}", pl.col("_key_date")))
+            .then(
+                text(
+                    f"按申请指定的 {period.id}（{period.info.title} {period.info.document}）评估，关键日期 {{}}",
+                    pl.col("_key_date"),
+                )
+            )
+            .otherwise(
+                text(
+                    f"适用 {period.id}（{period.info.title} {period.info.document}）：关键日期 {{}}",
+                    pl.col("_key_date"),
+                )
+            )
         )
         entries = [pl.struct(text=chosen, clause=pl.lit(sel.reference))]
         entries += [
-            pl.when(pre_ok & (s.shown.fill_null(False) if s.shown is not None else pl.lit(True)))
-            .then(pl.struct(text=s.text, clause=pl.lit(s.clause)))
+            pl.when(
+                pre_ok & (s.shown.fill_null(False) if s.shown is not None else pl.lit(True))
+            ).then(pl.struct(text=s.text, clause=pl.lit(s.clause)))
             for s in a.steps
         ]
         entries += [
@@ -212,9 +235,18 @@ class Engine:
             pl.lit(period.id).alias("_policy"),
             pl.lit(period_no, dtype=pl.Int32).alias("_period_no"),
             pre_ok.alias("_pre_ok"),
-            pl.when(pre_ok).then(a.amount).otherwise(pl.lit(0)).cast(claim_schema.MONEY).fill_null(0).alias("_amount"),
+            pl.when(pre_ok)
+            .then(a.amount)
+            .otherwise(pl.lit(0))
+            .cast(claim_schema.MONEY)
+            .fill_null(0)
+            .alias("_amount"),
             pl.concat_list([*entries, *warn_texts]).list.drop_nulls().alias("_explanation"),
-            (pl.concat_list(warnings).list.drop_nulls() if warnings else pl.lit([], dtype=pl.List(pl.String))).alias("_warnings"),
+            (
+                pl.concat_list(warnings).list.drop_nulls()
+                if warnings
+                else pl.lit([], dtype=pl.List(pl.String))
+            ).alias("_warnings"),
             plan.fund.alias("_fund"),
             plan.fund_label.alias("_fund_label"),
             first_only.fill_null(False).alias("_first_only"),
@@ -226,23 +258,38 @@ class Engine:
         clause = pl.col("jurisdiction").replace_strict(NO_POLICY_CLAUSE, return_dtype=pl.String)
         entry = pl.struct(
             text=pl.when(pl.col("policy").is_not_null())
-            .then(text("关键日期 {} 不在指定政策 {} 的适用期内", pl.col("_key_date"), pl.col("policy")))
-            .otherwise(text("关键日期 {} 时 {} 尚无适用的补贴政策", pl.col("_key_date"), pl.col("jurisdiction"))),
+            .then(
+                text(
+                    "关键日期 {} 不在指定政策 {} 的适用期内", pl.col("_key_date"), pl.col("policy")
+                )
+            )
+            .otherwise(
+                text(
+                    "关键日期 {} 时 {} 尚无适用的补贴政策",
+                    pl.col("_key_date"),
+                    pl.col("jurisdiction"),
+                )
+            ),
             clause=clause,
         )
-        return frame.lazy().with_columns(
-            pl.lit(None, dtype=pl.String).alias("_policy"),
-            pl.lit(None, dtype=pl.Int32).alias("_period_no"),
-            pl.lit(False).alias("_pre_ok"),
-            pl.lit(Decimal(0)).cast(claim_schema.MONEY).alias("_amount"),
-            pl.lit(["no_policy"]).alias("_reasons"),
-            pl.concat_list([entry]).alias("_explanation"),
-            pl.lit([], dtype=pl.List(pl.String)).alias("_warnings"),
-            pl.lit(None, dtype=pl.String).alias("_fund"),
-            pl.lit(None, dtype=pl.String).alias("_fund_label"),
-            pl.lit(False).alias("_first_only"),
-            pl.lit(None, dtype=pl.String).alias("_fund_clause"),
-        ).select(_DECIDED).collect()
+        return (
+            frame.lazy()
+            .with_columns(
+                pl.lit(None, dtype=pl.String).alias("_policy"),
+                pl.lit(None, dtype=pl.Int32).alias("_period_no"),
+                pl.lit(False).alias("_pre_ok"),
+                pl.lit(Decimal(0)).cast(claim_schema.MONEY).alias("_amount"),
+                pl.lit(["no_policy"]).alias("_reasons"),
+                pl.concat_list([entry]).alias("_explanation"),
+                pl.lit([], dtype=pl.List(pl.String)).alias("_warnings"),
+                pl.lit(None, dtype=pl.String).alias("_fund"),
+                pl.lit(None, dtype=pl.String).alias("_fund_label"),
+                pl.lit(False).alias("_first_only"),
+                pl.lit(None, dtype=pl.String).alias("_fund_clause"),
+            )
+            .select(_DECIDED)
+            .collect()
+        )
 
     def _history(self, raw: pl.DataFrame | None) -> pl.DataFrame | None:
         if raw is None or raw.height == 0:
@@ -263,7 +310,10 @@ class Engine:
         hist = self._history(history)
         checked = claim_schema.validate(raw, self._pack_jurisdiction)
         valid = (
-            _derive(checked.lazy().filter(pl.col("_error_field").is_null()), self.catalogue.occupation_aliases)
+            _derive(
+                checked.lazy().filter(pl.col("_error_field").is_null()),
+                self.catalogue.occupation_aliases,
+            )
             .with_columns(self._period_expr().alias("_period_no"))
             .collect()
         )
@@ -277,9 +327,13 @@ class Engine:
         frame = self._apply_ledger(frame, valid, hist)
         return self._assemble(checked, frame)
 
-    def _apply_ledger(self, frame: pl.DataFrame, valid: pl.DataFrame, hist: pl.DataFrame | None) -> pl.DataFrame:
-        keys = ledger.ledger_keys(valid).collect().join(
-            frame.select("_idx", "_period_no", "_pre_ok", "_first_only"), on="_idx"
+    def _apply_ledger(
+        self, frame: pl.DataFrame, valid: pl.DataFrame, hist: pl.DataFrame | None
+    ) -> pl.DataFrame:
+        keys = (
+            ledger.ledger_keys(valid)
+            .collect()
+            .join(frame.select("_idx", "_period_no", "_pre_ok", "_first_only"), on="_idx")
         )
         rules_of = {no: p.conditions.ledger for no, p in enumerate(self.periods)}
         first_ref = {
@@ -294,19 +348,27 @@ class Engine:
             {
                 "_idx": pl.Series(list(findings), dtype=pl.UInt32),
                 "_ledger_reasons": [[r for r, _, _ in f] for f in findings.values()],
-                "_ledger_explanation": [[{"text": t, "clause": c} for _, t, c in f] for f in findings.values()],
+                "_ledger_explanation": [
+                    [{"text": t, "clause": c} for _, t, c in f] for f in findings.values()
+                ],
             },
             schema_overrides={"_ledger_explanation": pl.List(EXPLANATION)},
         )
         frame = frame.join(found, on="_idx", how="left")
         return frame.with_columns(
             pl.concat_list("_reasons", pl.col("_ledger_reasons").fill_null([])).alias("_reasons"),
-            pl.concat_list("_explanation", pl.col("_ledger_explanation").fill_null([])).alias("_explanation"),
+            pl.concat_list("_explanation", pl.col("_ledger_explanation").fill_null([])).alias(
+                "_explanation"
+            ),
         ).drop("_ledger_reasons", "_ledger_explanation")
 
     def _assemble(self, checked: pl.DataFrame, decided: pl.DataFrame) -> pl.DataFrame:
         eligible = pl.col("_reasons").list.len() == 0
-        amount = pl.when(eligible).then(rounded(pl.col("_amount"))).otherwise(pl.lit(Decimal("0.00")).cast(pl.Decimal(38, 2)))
+        amount = (
+            pl.when(eligible)
+            .then(rounded(pl.col("_amount")))
+            .otherwise(pl.lit(Decimal("0.00")).cast(pl.Decimal(38, 2)))
+        )
         payee_name = pl.col("claimant").replace_strict(CLAIMANT_NAMES, return_dtype=pl.String)
         conclusion = pl.when(eligible).then(
             pl.struct(
@@ -325,9 +387,9 @@ class Engine:
             amount.alias("amount"),
             pl.concat_list("_explanation", conclusion).list.drop_nulls().alias("explanation"),
         )
-        base = checked.select(
-            "_idx", "id", "claimant", "_error_field", "_error_message"
-        ).join(decided.drop("claimant"), on="_idx", how="left")
+        base = checked.select("_idx", "id", "claimant", "_error_field", "_error_message").join(
+            decided.drop("claimant"), on="_idx", how="left"
+        )
         return base.sort("_idx").select(
             "_idx",
             "id",

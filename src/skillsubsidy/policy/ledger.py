@@ -69,8 +69,15 @@ class _Trainee:
     school_certificate: bool = False
     new_skill_certs: int = 0
 
-    def grant(self, year: int, key: str | None, ent_year: int | None, course: str | None,
-              school: bool, kind: str) -> None:
+    def grant(
+        self,
+        year: int,
+        key: str | None,
+        ent_year: int | None,
+        course: str | None,
+        school: bool,
+        kind: str,
+    ) -> None:
         self.per_year[year] += 1
         if key:
             self.duplicate_keys.add(key)
@@ -131,40 +138,52 @@ def scan(
         if rules is not None:
             limit = rules.annual_limit
             if limit and trainee.per_year[year] >= limit.count:
-                found.append((
-                    "annual_limit_reached",
-                    f"{year} 年已享受 {trainee.per_year[year]} 次培训补贴，每人每年不超过 {limit.count} 次",
-                    limit.reference,
-                ))
+                found.append(
+                    (
+                        "annual_limit_reached",
+                        f"{year} 年已享受 {trainee.per_year[year]} 次培训补贴，每人每年不超过 {limit.count} 次",
+                        limit.reference,
+                    )
+                )
             dup = rules.duplicate_occupation_level
             if dup and key and cols["_dup_checked"][i] and key in trainee.duplicate_keys:
-                found.append((
-                    "duplicate_occupation_level",
-                    "同一职业（工种）同一等级已享受过补贴，不得重复享受",
-                    dup.reference,
-                ))
+                found.append(
+                    (
+                        "duplicate_occupation_level",
+                        "同一职业（工种）同一等级已享受过补贴，不得重复享受",
+                        dup.reference,
+                    )
+                )
             ent = rules.entrepreneurship_repeat
-            if ent and kind == "entrepreneurship" and (
-                ent_year in trainee.entrepreneurship_years or course in trainee.courses
+            if (
+                ent
+                and kind == "entrepreneurship"
+                and (ent_year in trainee.entrepreneurship_years or course in trainee.courses)
             ):
-                found.append((
-                    "entrepreneurship_repeat",
-                    f"创业培训当年度只可参加一项、合格后不可重复参训（{ent_year} 年 / {course}）",
-                    ent.reference,
-                ))
+                found.append(
+                    (
+                        "entrepreneurship_repeat",
+                        f"创业培训当年度只可参加一项、合格后不可重复参训（{ent_year} 年 / {course}）",
+                        ent.reference,
+                    )
+                )
             grad = rules.graduating_year_once
             if grad and school and trainee.school_certificate:
-                found.append((
-                    "graduating_year_used",
-                    "毕业学年已享受过一次院校组织的职业资格培训补贴",
-                    grad.reference,
-                ))
+                found.append(
+                    (
+                        "graduating_year_used",
+                        "毕业学年已享受过一次院校组织的职业资格培训补贴",
+                        grad.reference,
+                    )
+                )
         if cols["_first_only"][i] and trainee.new_skill_certs:
-            found.append((
-                "not_first_certificate",
-                "已享受过取证补贴，中级工取证补贴仅限初次取证",
-                first_only_reference.get(cols["_period_no"][i], ""),
-            ))
+            found.append(
+                (
+                    "not_first_certificate",
+                    "已享受过取证补贴，中级工取证补贴仅限初次取证",
+                    first_only_reference.get(cols["_period_no"][i], ""),
+                )
+            )
         if found:
             findings[cols["_idx"][i]] = found
         elif cols["_pre_ok"][i]:

@@ -6,12 +6,24 @@ from typing import IO
 
 import polars as pl
 
-_DECISION = ["id", "policy", "eligible", "amount", "payee", "fund", "reasons", "warnings", "explanation"]
+_DECISION = [
+    "id",
+    "policy",
+    "eligible",
+    "amount",
+    "payee",
+    "fund",
+    "reasons",
+    "warnings",
+    "explanation",
+]
 
 
 def json_lines(decisions: pl.DataFrame) -> pl.Series:
     """One JSON object per decision; an invalid record carries only its id and ``error``."""
-    ok = pl.struct(*[pl.col("amount").cast(pl.String) if c == "amount" else pl.col(c) for c in _DECISION])
+    ok = pl.struct(
+        *[pl.col("amount").cast(pl.String) if c == "amount" else pl.col(c) for c in _DECISION]
+    )
     bad = pl.struct("id", "error")
     line = (
         pl.when(pl.col("error").is_null())

@@ -135,9 +135,8 @@ def read_jsonl(text: str) -> pl.DataFrame:
 
 def read_csv(text: str, name: str) -> pl.DataFrame:
     try:
-        frame = pl.read_csv(
-            io.StringIO(text), infer_schema=False, has_header=True, missing_utf8_is_empty_string=False
-        )
+        # every column as text; an empty cell is null (an absent field)
+        frame = pl.read_csv(io.StringIO(text), infer_schema=False, has_header=True)
     except (pl.exceptions.PolarsError, ValueError) as exc:
         raise InputFileError(f"{name}: not a readable CSV file: {exc}") from exc
     duplicated = {c for c in frame.columns if c.endswith("_duplicated_0")}
@@ -165,7 +164,7 @@ def read_xlsx(data: bytes, name: str) -> pl.DataFrame:
         for row in rows:
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
                 continue
-            record = {k: v for k, v in zip(names, row, strict=False) if k}
+            record: dict[str, Any] = {k: v for k, v in zip(names, row, strict=False) if k}
             id_cell = record.get("person.id_number")
             if isinstance(id_cell, int | float) and not isinstance(id_cell, bool):
                 # Excel keeps 15 significant digits: the ID's last digits are already lost
@@ -179,4 +178,3 @@ def read_xlsx(data: bytes, name: str) -> pl.DataFrame:
     frame = records_frame(records())
     book.close()
     return frame
-

@@ -40,7 +40,15 @@ class Strict(BaseModel):
     @classmethod
     def _conditions_parse(cls, value: object, info: object) -> object:
         name = getattr(info, "field_name", "")
-        if name in {"requires", "refused_if", "exempt_if", "beyond_maximum_if", "excluded", "if_", "when"}:
+        if name in {
+            "requires",
+            "refused_if",
+            "exempt_if",
+            "beyond_maximum_if",
+            "excluded",
+            "if_",
+            "when",
+        }:
             _check_condition(value if isinstance(value, str) else None)
         if name in {"any_of", "scope_any_of"} and isinstance(value, list):
             for item in value:

@@ -68,7 +68,13 @@ DISTRICT_NAMES = {
     **NAMED_DISTRICTS,
 }
 
-LEVEL_NAMES = {5: "五级/初级工", 4: "四级/中级工", 3: "三级/高级工", 2: "二级/技师", 1: "一级/高级技师"}
+LEVEL_NAMES = {
+    5: "五级/初级工",
+    4: "四级/中级工",
+    3: "三级/高级工",
+    2: "二级/技师",
+    1: "一级/高级技师",
+}
 
 CLAIMANT_NAMES = {
     "individual": "个人",

@@ -7,8 +7,10 @@ the clause it rests on; the engine turns them into ``reasons`` and ``explanation
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
@@ -78,7 +80,7 @@ def level_name(level: pl.Expr) -> pl.Expr:
     )
 
 
-def lookup(key: pl.Expr, table: dict[object, Decimal], default: Decimal | None = None) -> pl.Expr:
+def lookup(key: pl.Expr, table: Mapping[Any, Decimal], default: Decimal | None = None) -> pl.Expr:
     """A pack table applied to a column: key → money (``default`` or null when absent)."""
     keys = list(table)
     values = [Decimal(str(v)) for v in table.values()]

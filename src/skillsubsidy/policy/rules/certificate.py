@@ -62,14 +62,16 @@ def in_shortage_list(rule: CertificateRule) -> pl.Expr:
     lowest = OCC.replace_strict(
         {k: v[1] for k, v in s.list.items()}, default=None, return_dtype=pl.Int32
     )
-    return (VOCATIONAL & (LEVEL <= highest) & (LEVEL >= lowest)).fill_null(False)
+    return (VOCATIONAL & (highest >= LEVEL) & (lowest <= LEVEL)).fill_null(False)
 
 
 def certificate_standard(rule: CertificateRule) -> Assessment:
     """The catalogue standard with the shortage uplift: column ``_base``."""
     std = rule.standards
     voc_table = {
-        f"{cat}{level}": amount for cat, levels in std.vocational.items() for level, amount in levels.items()
+        f"{cat}{level}": amount
+        for cat, levels in std.vocational.items()
+        for level, amount in levels.items()
     }
     vocational = lookup(pl.concat_str(pl.col("category"), LEVEL.cast(pl.String)), voc_table)
     special = lookup(LEVEL, dict(std.special_ability))
@@ -140,7 +142,10 @@ def assess(rule: CertificateRule) -> Assessment:
                 ratio = pl.when(match).then(money(r.ratio)).otherwise(ratio)
                 result.steps.append(
                     Step(
-                        text(f"{r.label}，按标准的 {percent(r.ratio)} 补贴：{{}} 元", yuan(pl.col("_amount"))),
+                        text(
+                            f"{r.label}，按标准的 {percent(r.ratio)} 补贴：{{}} 元",
+                            yuan(pl.col("_amount")),
+                        ),
                         r.reference,
                         shown=match,
                     )
@@ -154,7 +159,9 @@ def assess(rule: CertificateRule) -> Assessment:
         Check(
             "not_offered",
             ~pl.any_horizontal(offered),
-            text("本办法不补贴该申领方式（申请人 {}，途径 {}）", pl.col("claimant"), pl.col("_route")),
+            text(
+                "本办法不补贴该申领方式（申请人 {}，途径 {}）", pl.col("claimant"), pl.col("_route")
+            ),
             rule.reference,
         )
     )
@@ -172,7 +179,9 @@ def assess(rule: CertificateRule) -> Assessment:
     amount = ratioed
     for claimant, spec in rule.claimants.items():
         if isinstance(spec, OrganisationClaim) and spec.hours:
-            amount = pl.when(pl.col("claimant") == claimant).then(_with_hours(spec)).otherwise(amount)
+            amount = (
+                pl.when(pl.col("claimant") == claimant).then(_with_hours(spec)).otherwise(amount)
+            )
     result.columns["_amount"] = amount
     result.amount = pl.col("_amount")
     return result
@@ -184,7 +193,10 @@ def _organisation(rule: CertificateRule, claimant: str, spec: OrganisationClaim)
     out = Assessment(amount=pl.lit(None))
     out.steps.append(
         Step(
-            text(f"{spec.label}，按标准的 {percent(spec.ratio)} 补贴：{{}} 元", yuan(BASE * money(spec.ratio))),
+            text(
+                f"{spec.label}，按标准的 {percent(spec.ratio)} 补贴：{{}} 元",
+                yuan(BASE * money(spec.ratio)),
+            ),
             spec.reference,
             shown=mine,
         )
@@ -200,12 +212,15 @@ def _organisation(rule: CertificateRule, claimant: str, spec: OrganisationClaim)
         )
     if spec.requires:
         reason = (
-            "not_graduating_year"
-            if "graduating_year_student" in spec.requires
-            else "not_offered"
+            "not_graduating_year" if "graduating_year_student" in spec.requires else "not_offered"
         )
         out.checks.append(
-            Check(reason, mine & ~compile_condition(spec.requires), const(f"须满足：{spec.requires}"), spec.reference)
+            Check(
+                reason,
+                mine & ~compile_condition(spec.requires),
+                const(f"须满足：{spec.requires}"),
+                spec.reference,
+            )
         )
     if spec.scope_any_of:
         out.checks.append(
@@ -224,7 +239,12 @@ def _organisation(rule: CertificateRule, claimant: str, spec: OrganisationClaim)
             Check(
                 "hours_below_minimum",
                 mine & VOCATIONAL & (hours < minimum),
-                text(f"{h.hours_note} {{}}，低于{{}}最低 {{}} 课时", hours, level_name(LEVEL), minimum),
+                text(
+                    f"{h.hours_note} {{}}，低于{{}}最低 {{}} 课时",
+                    hours,
+                    level_name(LEVEL),
+                    minimum,
+                ),
                 h.reference,
             )
         )
@@ -249,13 +269,17 @@ def _with_hours(spec: OrganisationClaim) -> pl.Expr:
     assert spec.hours is not None
     h = spec.hours
     minimum = LEVEL.replace_strict(dict(h.minimum), default=None, return_dtype=pl.Int32)
-    extra_hours = max_money(pl.col("training.hours").fill_null(0) - minimum.cast(pl.Decimal(38, 6)), money(0))
+    extra_hours = max_money(
+        pl.col("training.hours").fill_null(0) - minimum.cast(pl.Decimal(38, 6)), money(0)
+    )
     base = BASE * money(spec.ratio)
     topped = min_money(base + extra_hours * money(h.extra_per_hour), base * money(h.cap_multiple))
     return pl.when(VOCATIONAL).then(topped).otherwise(base)
 
 
-def assess_master_apprentice(rule: MasterApprenticeRule, certificate: CertificateRule) -> Assessment:
+def assess_master_apprentice(
+    rule: MasterApprenticeRule, certificate: CertificateRule
+) -> Assessment:
     """000 一(五): per certificate, the catalogue standard (with uplift), to the master studio."""
     result = certificate_standard(certificate)
     result.checks.append(offered_to(rule.claimants, rule.reference, "以师带徒培训补贴"))

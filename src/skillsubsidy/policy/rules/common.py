@@ -16,7 +16,7 @@ AGE = pl.col("_age")
 
 def age_limits(rule: AgeRule) -> tuple[list[Check], list[Step]]:
     """Age at enrolment (else certificate, else application) within the working-age bounds."""
-    too_young = AGE < rule.minimum
+    too_young = rule.minimum > AGE
     young = Check(
         "age_out_of_range",
         too_young,
@@ -30,7 +30,7 @@ def age_limits(rule: AgeRule) -> tuple[list[Check], list[Step]]:
     for w in rule.widened:
         sex_ok = male if w.sex == "male" else ~male
         bound = pl.when(compile_condition(w.when) & sex_ok).then(w.maximum).otherwise(bound)
-    over = AGE > bound
+    over = bound < AGE
     beyond_ok = (
         compile_condition(rule.beyond_maximum_if) if rule.beyond_maximum_if else pl.lit(False)
     )

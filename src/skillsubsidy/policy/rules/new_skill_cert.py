@@ -41,8 +41,14 @@ def assess(rule: NewSkillCertRule) -> Assessment:
     return Assessment(
         amount=amount,
         steps=[
-            Step(text("{} 取证补贴：{} 元", level_name(LEVEL), yuan(amount)), a.reference, shown=vocational),
-            Step(text("特种作业操作证初次取证：{} 元", yuan(amount)), a.reference, shown=special_op),
+            Step(
+                text("{} 取证补贴：{} 元", level_name(LEVEL), yuan(amount)),
+                a.reference,
+                shown=vocational,
+            ),
+            Step(
+                text("特种作业操作证初次取证：{} 元", yuan(amount)), a.reference, shown=special_op
+            ),
         ],
         checks=[
             Check(

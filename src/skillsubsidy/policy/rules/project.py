@@ -20,7 +20,12 @@ from skillsubsidy.policy.rules.base import (
     yuan,
 )
 from skillsubsidy.policy.rules.common import residency
-from skillsubsidy.policy.schema import CertificateRule, ProjectClaimantRate, ProjectRule, ProjectType
+from skillsubsidy.policy.schema import (
+    CertificateRule,
+    ProjectClaimantRate,
+    ProjectRule,
+    ProjectType,
+)
 
 HOURS = pl.col("training.hours").fill_null(0)
 RENEWAL = flag("certificate.renewal")
@@ -35,9 +40,11 @@ def _by_type(name: str, t: ProjectType) -> tuple[pl.Expr | None, list[Step]]:
     """The amount a certificate type carries by itself (None: set per claimant)."""
     mine = pl.col("certificate.type") == name
     if t.flat is not None:
-        amount = pl.when(RENEWAL & pl.lit(t.renewal is not None)).then(
-            money(t.renewal if t.renewal is not None else 0)
-        ).otherwise(money(t.flat))
+        amount = (
+            pl.when(RENEWAL & pl.lit(t.renewal is not None))
+            .then(money(t.renewal if t.renewal is not None else 0))
+            .otherwise(money(t.flat))
+        )
         step = Step(
             pl.when(RENEWAL)
             .then(const(f"{t.label}复审培训：{plain(t.renewal or t.flat)} 元/人"))
@@ -89,14 +96,14 @@ def _by_claimant(name: str, r: ProjectClaimantRate) -> Assessment:
         checks.append(
             Check(
                 "hours_below_minimum",
-                mine & (HOURS < r.minimum_hours),
+                mine & (r.minimum_hours > HOURS),
                 text(f"培训 {{}} 课时，每期不少于 {r.minimum_hours} 课时", HOURS),
                 r.reference,
             )
         )
     if r.uplift is not None:
         u = r.uplift
-        applies = compile_condition(u.if_) & (TRAINING_BEGAN <= pl.lit(u.training_began_by))
+        applies = compile_condition(u.if_) & (pl.lit(u.training_began_by) >= TRAINING_BEGAN)
         steps.append(
             Step(
                 text(
@@ -132,7 +139,9 @@ def assess(rule: ProjectRule, certificate: CertificateRule | None) -> Assessment
         Check(
             "not_offered",
             ~pl.any_horizontal(offered) if offered else pl.lit(True),
-            text("项目制培训不补贴该证书类型与申请人的组合（{}，{}）", cert_type, pl.col("claimant")),
+            text(
+                "项目制培训不补贴该证书类型与申请人的组合（{}，{}）", cert_type, pl.col("claimant")
+            ),
             rule.reference,
         )
     )

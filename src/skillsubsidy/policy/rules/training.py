@@ -44,14 +44,16 @@ def assess_pre_job(rule: PreJobRule) -> Assessment:
     result.checks.append(
         Check(
             "hours_below_minimum",
-            HOURS < rule.minimum_hours,
+            rule.minimum_hours > HOURS,
             text(f"培训 {{}} 课时，不足 {plain(rule.minimum_hours)} 课时（1天）", HOURS),
             rule.reference,
         )
     )
     for claimant, spec in rule.claimants.items():
         mine = CLAIMANT == claimant
-        result.steps.append(Step(const(f"{spec.label}：{plain(rule.amount)} 元/人"), spec.reference, shown=mine))
+        result.steps.append(
+            Step(const(f"{spec.label}：{plain(rule.amount)} 元/人"), spec.reference, shown=mine)
+        )
         if isinstance(spec, PreJobEmployer):
             hired = pl.col("employer.hired_on")
             deadline = hired.dt.offset_by(f"{spec.new_hire_months}mo")
@@ -90,11 +92,15 @@ def assess_apprenticeship(rule: ApprenticeshipRule) -> Assessment:
     result.checks.append(offered_to(rule.claimants, rule.reference, "企业新型学徒制培训补贴"))
     if e.kind == "fee_share":
         assert e.full_below and e.share and e.floor and e.cap and e.without_vocational_cert
-        standard = pl.when(fee <= money(e.full_below)).then(fee).otherwise(
-            min_money(max_money(fee * money(e.share), money(e.floor)), money(e.cap))
+        standard = (
+            pl.when(fee <= money(e.full_below))
+            .then(fee)
+            .otherwise(min_money(max_money(fee * money(e.share), money(e.floor)), money(e.cap)))
         )
         cert = flag("apprentice.vocational_cert")
-        emp_amount = pl.when(cert).then(standard).otherwise(standard * money(e.without_vocational_cert))
+        emp_amount = (
+            pl.when(cert).then(standard).otherwise(standard * money(e.without_vocational_cert))
+        )
         result.steps += [
             Step(
                 text(
@@ -120,7 +126,9 @@ def assess_apprenticeship(rule: ApprenticeshipRule) -> Assessment:
         cap = money(e.cap)
         if e.uplift:
             u = e.uplift
-            applies = compile_condition(u.if_) & (pl.col("_training_began") <= pl.lit(u.training_began_by))
+            applies = compile_condition(u.if_) & (
+                pl.col("_training_began") <= pl.lit(u.training_began_by)
+            )
             cap = pl.when(applies).then(money(e.cap) * money(u.factor)).otherwise(cap)
             result.steps.append(
                 Step(
@@ -136,7 +144,12 @@ def assess_apprenticeship(rule: ApprenticeshipRule) -> Assessment:
         emp_amount = min_money(fee, cap)
         result.steps.append(
             Step(
-                text("职工学徒实际培训费 {} 元，不超过 {} 元按实补贴：{} 元", yuan(fee), yuan(cap), yuan(emp_amount)),
+                text(
+                    "职工学徒实际培训费 {} 元，不超过 {} 元按实补贴：{} 元",
+                    yuan(fee),
+                    yuan(cap),
+                    yuan(emp_amount),
+                ),
                 e.reference,
                 shown=employee,
             )
@@ -145,7 +158,11 @@ def assess_apprenticeship(rule: ApprenticeshipRule) -> Assessment:
         assert e.amount is not None
         emp_amount = money(e.amount)
         result.steps.append(
-            Step(const(f"企业职工参加新型学徒制培训：每人每年 {plain(e.amount)} 元"), e.reference, shown=employee)
+            Step(
+                const(f"企业职工参加新型学徒制培训：每人每年 {plain(e.amount)} 元"),
+                e.reference,
+                shown=employee,
+            )
         )
     s = rule.student
     if s is None:
@@ -155,13 +172,19 @@ def assess_apprenticeship(rule: ApprenticeshipRule) -> Assessment:
         )
     else:
         paid = (
-            pl.col("apprentice.allowance_paid") if s.kind == "allowance" else pl.col("apprentice.fee")
+            pl.col("apprentice.allowance_paid")
+            if s.kind == "allowance"
+            else pl.col("apprentice.fee")
         ).fill_null(0)
         stu_amount = min_money(paid, money(s.cap))
         what = "企业支付的实习津贴" if s.kind == "allowance" else "实际培训费"
         result.steps.append(
             Step(
-                text(f"学生学徒{what} {{}} 元，每人每年不高于 {plain(s.cap)} 元：{{}} 元", yuan(paid), yuan(stu_amount)),
+                text(
+                    f"学生学徒{what} {{}} 元，每人每年不高于 {plain(s.cap)} 元：{{}} 元",
+                    yuan(paid),
+                    yuan(stu_amount),
+                ),
                 s.reference,
                 shown=student,
             )
@@ -206,7 +229,7 @@ def assess_entrepreneurship(rule: EntrepreneurshipRule) -> Assessment:
 
 def assess_enterprise_training(rule: EnterpriseTrainingRule) -> Assessment:
     """004 四(一)2: 300 元/人 when the training lasted 3 days or 24 hours."""
-    long_enough = (DAYS >= rule.minimum_days) | (HOURS >= rule.minimum_hours)
+    long_enough = (rule.minimum_days <= DAYS) | (rule.minimum_hours <= HOURS)
     return Assessment(
         amount=money(rule.amount),
         steps=[Step(const(f"企业职工培训：每人 {plain(rule.amount)} 元"), rule.reference)],
@@ -230,9 +253,11 @@ def assess_enterprise_training(rule: EnterpriseTrainingRule) -> Assessment:
 def assess_order_training(rule: OrderTrainingRule) -> Assessment:
     """004 四(二): first 10 days at 150, later days at 100, at most 5000 per trainee, when at
     least 80 % of the trainees found work."""
-    first = pl.when(DAYS <= rule.first_days).then(DAYS).otherwise(rule.first_days)
+    first = pl.when(rule.first_days >= DAYS).then(DAYS).otherwise(rule.first_days)
     later = max_money(DAYS - rule.first_days, money(0))
-    amount = min_money(first * money(rule.first_rate) + later * money(rule.later_rate), money(rule.cap))
+    amount = min_money(
+        first * money(rule.first_rate) + later * money(rule.later_rate), money(rule.cap)
+    )
     rate = pl.col("training.employment_rate")
     return Assessment(
         amount=amount,
