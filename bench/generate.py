@@ -31,7 +31,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -62,6 +62,7 @@ COLUMNS = (
 )  # fmt: skip
 
 NONE = -1  # code of an absent categorical value (an empty cell)
+PICK_TABLE = 2**16  # resolution of weighted draws
 INVALID_SHARE = 0.005
 MULTI_CLAIM_SHARE = 0.25  # share of claims whose person has 2-5 claims
 
@@ -334,6 +335,16 @@ COURSE_SHARE = {
 PRE_JOB_HOURS_SHARE = {4: 0.04, 6: 0.04, 8: 0.30, 12: 0.20, 16: 0.20, 24: 0.12, 40: 0.10}
 ENTERPRISE_DAYS_SHARE = {1: 0.05, 2: 0.07, 3: 0.30, 4: 0.20, 5: 0.20, 7: 0.10, 10: 0.08}
 
+# rare statuses that intake forms leave blank unless they apply (empty = false)
+BLANK_UNLESS_TRUE = (
+    "person.unemployment_registered_local",
+    "person.unemployed_graduate",
+    "person.public_servant",
+    "person.receives_resident_pension",
+    "person.domestic_service_worker",
+    "person.key_group",
+)
+
 ERRORS = ("bad_id_check", "missing_applied_on", "unknown_kind", "negative_hours")
 
 
@@ -341,10 +352,14 @@ ERRORS = ("bad_id_check", "missing_applied_on", "unknown_kind", "negative_hours"
 
 
 def pick(rng: np.random.Generator, weights: Mapping, size: int) -> np.ndarray:
-    """`size` keys of `weights` drawn with the given (relative) weights."""
+    """`size` keys of `weights` drawn with the given (relative) weights.
+
+    The weights are rounded to multiples of 2**-16 so that a draw is one table lookup.
+    """
     keys = np.asarray(list(weights))
-    p = np.fromiter(weights.values(), dtype=float)
-    return keys[rng.choice(len(keys), size=size, p=p / p.sum())]
+    cdf = np.cumsum(np.fromiter(weights.values(), dtype=float))
+    table = np.searchsorted(cdf / cdf[-1], (np.arange(PICK_TABLE) + 0.5) / PICK_TABLE)
+    return keys[table[rng.integers(0, PICK_TABLE, size)]]
 
 
 def fill(rng: np.random.Generator, target: np.ndarray, where: np.ndarray, weights: Mapping) -> None:
@@ -378,11 +393,9 @@ def enum_column(enum: type[IntEnum], codes: np.ndarray) -> pl.Series:
 
 
 def flag_column(values: np.ndarray, present: np.ndarray | None = None) -> pl.Series:
-    """`true`/`false`, empty where not present."""
-    codes = values.astype(np.int8)
-    if present is not None:
-        codes = np.where(present, codes, NONE)
-    return text_column(("false", "true"), codes)
+    """Booleans (written `true`/`false`), empty where not present."""
+    flags = pl.Series(values, dtype=pl.Boolean)
+    return flags if present is None else only_where(flags, present)
 
 
 def only_where(series: pl.Series, present: np.ndarray) -> pl.Series:
@@ -400,11 +413,17 @@ def int_column(values: np.ndarray, present: np.ndarray | None = None) -> pl.Seri
     return numbers if present is None else only_where(numbers, present)
 
 
+def sparse_column(values: pl.Series, rows: np.ndarray, n: int) -> pl.Series:
+    """`values` at `rows` of an otherwise empty column of length n."""
+    return pl.repeat(None, n, dtype=values.dtype, eager=True).scatter(rows, values)
+
+
 def money_column(cents: np.ndarray, present: np.ndarray) -> pl.Series:
-    """Decimal strings with two places, e.g. 5600.00."""
-    yuan = pl.Series(cents // 100).cast(pl.String)
-    fraction = pl.Series(cents % 100).cast(pl.String).str.zfill(2)
-    return only_where(yuan + "." + fraction, present)
+    """Decimal strings with two places, e.g. 5600.00 (formatted for the present rows only)."""
+    rows = np.flatnonzero(present)
+    yuan = pl.Series(cents[rows] // 100).cast(pl.String)
+    fraction = pl.Series(cents[rows] % 100).cast(pl.String).str.zfill(2)
+    return sparse_column(yuan + "." + fraction, rows, len(cents))
 
 
 def sequence_ids(prefix: str, count: int) -> pl.Series:
@@ -446,28 +465,38 @@ def birth_days(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def yyyymmdd(days: np.ndarray) -> np.ndarray:
-    dates = days.astype("datetime64[D]")
+    """Dates as integers such as 19900517 (computed once per distinct day)."""
+    first = int(days.min())
+    dates = np.arange(first, int(days.max()) + 1).astype("datetime64[D]")
     months = dates.astype("datetime64[M]")
     year = dates.astype("datetime64[Y]").astype(np.int64) + 1970
     month = months.astype(np.int64) % 12 + 1
     day_of_month = (dates - months).astype(np.int64) + 1
-    return year * 10_000 + month * 100 + day_of_month
+    return (year * 10_000 + month * 100 + day_of_month)[days - first]
 
 
 def citizen_id17(
     rng: np.random.Generator, region: np.ndarray, birth: np.ndarray, female: np.ndarray
 ) -> np.ndarray:
-    """First 17 ID digits (GB 11643): region, birth date, sequence (odd for men), all unique."""
+    """First 17 ID digits (GB 11643): region, birth date, sequence (odd for men), all unique.
+
+    People who share region and birth date get consecutive sequence slots from a random start
+    (slots 1..499, times two, plus one for men), so no two IDs collide.
+    """
     prefix = region * 10**11 + yyyymmdd(birth) * 1000
-    male = (~female).astype(np.int64)
-    id17 = prefix + 2 * rng.integers(1, 500, len(region)) + male
-    while True:
-        _, first = np.unique(id17, return_index=True)
-        taken = np.ones(len(id17), dtype=bool)
-        taken[first] = False  # every repeat after the first occurrence is drawn again
-        if not taken.any():
-            return id17
-        id17[taken] = prefix[taken] + 2 * rng.integers(1, 500, taken.sum()) + male[taken]
+    n = len(prefix)
+    order = np.argsort(prefix, kind="stable")
+    in_order = prefix[order]
+    group_starts = np.flatnonzero(np.r_[True, in_order[1:] != in_order[:-1]])
+    group_sizes = np.diff(np.r_[group_starts, n])
+    if group_sizes.max() > 499:
+        raise ValueError("too many people share a region and birth date")
+    rank = np.arange(n) - np.repeat(group_starts, group_sizes)
+    first_slot = np.repeat(rng.integers(0, 499, len(group_starts)), group_sizes)
+    slot = np.empty(n, dtype=np.int64)
+    slot[order] = (first_slot + rank) % 499 + 1
+    male = ~female
+    return prefix + 2 * slot + male
 
 
 def check_index(id17: np.ndarray) -> np.ndarray:
@@ -598,12 +627,11 @@ class Batch:
     def __post_init__(self) -> None:
         self.n = len(self.person)
         self.jurisdiction = self.persons.jurisdiction[self.person]
-        people, first = np.unique(self.person, return_index=True)
-        first_of = np.zeros(self.person.max() + 1, dtype=np.int64)
-        first_of[people] = first
+        first_of = np.full(self.person.max() + 1, self.n)
+        np.minimum.at(first_of, self.person, np.arange(self.n))
         self.first_row = first_of[self.person]
         self.age = (self.issued - self.persons.birth[self.person]) / 365.25
-        self.starts = self.issued - between(self.rng, 10, 150, self.n)
+        self.starts = self.issued - between(self.rng, 14, 150, self.n)
 
     def at(self, place: Jurisdiction) -> np.ndarray:
         return self.jurisdiction == place
@@ -711,20 +739,25 @@ def person_columns(b: Batch) -> dict[str, pl.Series]:
     id_number = pl.Series(persons.id17[person]).cast(pl.String) + text_column(
         CHECK_CHARS, persons.check[person]
     )
-    columns = {"person.id_number": id_number}
-    for name, values in persons.flags.items():
-        columns[name] = flag_column(values[person])
+    flags = {name: values[person] for name, values in persons.flags.items()}
     # pre-job classes of training institutions are for domestic service workers
-    domestic = persons.flags["person.domestic_service_worker"][person]
     pre_job_school = (b.kind == Kind.pre_job) & (b.claimant == Claimant.training_institution)
-    domestic = np.where(pre_job_school, chance(rng, 0.9, n), domestic)
-    columns["person.domestic_service_worker"] = flag_column(domestic)
-    county = b.at(Jurisdiction.county)
-    for name in ("person.skill_upgrade_subsidy_eligible", "person.holds_prior_certificate"):
-        columns[name] = flag_column(persons.flags[name][person], county)
-    columns["person.graduating_year_student"] = flag_column(
-        chance(rng, 0.93, n), b.claimant == Claimant.school
+    domestic = flags["person.domestic_service_worker"]
+    flags["person.domestic_service_worker"] = np.where(
+        pre_job_school, chance(rng, 0.9, n), domestic
     )
+    flags["person.graduating_year_student"] = chance(rng, 0.93, n)
+
+    # which rows write the flag (others leave it empty): all rows, unless listed here
+    written = {name: flags[name] for name in BLANK_UNLESS_TRUE}
+    county = b.at(Jurisdiction.county)  # only the county pack asks
+    written["person.skill_upgrade_subsidy_eligible"] = county
+    written["person.holds_prior_certificate"] = county
+    written["person.graduating_year_student"] = b.claimant == Claimant.school
+
+    columns = {"person.id_number": id_number}
+    for name, values in flags.items():
+        columns[name] = flag_column(values, written.get(name))
     columns["person.social_insurance_months"] = int_column(persons.insurance_months[person])
     return columns
 
@@ -765,13 +798,10 @@ def certificate_columns(b: Batch) -> dict[str, pl.Series]:
     level[repeat] = level[first[repeat]]
 
     has = cert_type != NONE
-    issued_year = pl.Series(b.issued.astype("datetime64[D]").astype("datetime64[Y]").astype(int))
-    serial = pl.Series(rng.integers(0, 10**10, n)).cast(pl.String).str.zfill(10)
-    number = pl.select(
-        pl.concat_str(
-            text_column(CERT_NUMBER_PREFIX, cert_type), (issued_year + 1970).cast(pl.String), serial
-        )
-    ).to_series()
+    # certificate number: type letter, year of issue, 10-digit serial (S2023…)
+    issued_year = b.issued.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    year_serial = pl.Series(issued_year * 10**10 + rng.integers(0, 10**10, n)).cast(pl.String)
+    number = text_column(CERT_NUMBER_PREFIX, cert_type) + year_serial
     renewal_rate = np.where(kind == Kind.new_skill_cert, 0.10, 0.25)
     shortage_known = vocational & (b.at(Jurisdiction.jinhua) | b.setting("wenzhou-2022"))
     in_shortage = chance(rng, np.where(IN_SHORTAGE_LIST[occupation], 0.85, 0.05), n)
@@ -833,8 +863,13 @@ def training_columns(b: Batch, level: np.ndarray) -> dict[str, pl.Series]:
 
     course = np.full(n, NONE)
     fill(rng, course, kind == Kind.entrepreneurship, COURSE_SHARE)
-    rate = np.where(chance(rng, 0.85, n), rng.uniform(0.80, 1.0, n), rng.uniform(0.5, 0.8, n))
-    employment_rate = only_where(pl.Series(rate).round(2).cast(pl.String), order)
+    orders = np.flatnonzero(order)
+    rate = np.where(
+        chance(rng, 0.85, len(orders)),
+        rng.uniform(0.80, 1.0, len(orders)),
+        rng.uniform(0.5, 0.8, len(orders)),
+    )
+    employment_rate = sparse_column(pl.Series(rate).round(2).cast(pl.String), orders, n)
     designated = b.setting("wenzhou-2023") & (b.claimant == Claimant.designated_institution)
     return {
         "training.hours": int_column(hours, hours != NONE),
@@ -937,25 +972,24 @@ def inject_errors(
     n = claims.height
     error = np.where(chance(rng, share, n), rng.integers(0, len(ERRORS), n), NONE)
 
-    def spoiled(name: str) -> pl.Expr:
-        return pl.lit(pl.Series(error == ERRORS.index(name)))
+    def spoil(
+        column: str, error_name: str, change: Callable[[pl.Series], pl.Series | str | None]
+    ) -> pl.Series:
+        """The column with `change` applied to the rows that get this defect."""
+        rows = np.flatnonzero(error == ERRORS.index(error_name))
+        values = claims[column].clone()
+        return values.scatter(rows, change(values.gather(rows)))
 
     wrong_check = dict(zip(CHECK_CHARS, CHECK_CHARS[1:] + CHECK_CHARS[0], strict=True))
-    id_number, hours = pl.col("person.id_number"), pl.col("training.hours")
     claims = claims.with_columns(
-        pl.when(spoiled("bad_id_check"))
-        .then(id_number.str.slice(0, 17) + id_number.str.slice(17).replace_strict(wrong_check))
-        .otherwise(id_number)
-        .alias("person.id_number"),
-        pl.when(~spoiled("missing_applied_on")).then(pl.col("applied_on")).alias("applied_on"),
-        pl.when(spoiled("unknown_kind"))
-        .then(pl.lit("training_voucher"))
-        .otherwise(pl.col("kind"))
-        .alias("kind"),
-        pl.when(spoiled("negative_hours"))
-        .then(-hours.abs().fill_null(8))
-        .otherwise(hours)
-        .alias("training.hours"),
+        spoil(
+            "person.id_number",
+            "bad_id_check",
+            lambda ids: ids.str.slice(0, 17) + ids.str.slice(17).replace_strict(wrong_check),
+        ),
+        spoil("applied_on", "missing_applied_on", lambda _: None),
+        spoil("kind", "unknown_kind", lambda _: "training_voucher"),
+        spoil("training.hours", "negative_hours", lambda hours: -hours.abs().fill_null(8)),
     )
     return claims, error
 
@@ -1022,10 +1056,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.perf_counter()
     generated = generate(args.claims, args.seed, n_history)
+    built = time.perf_counter()
     generated.claims.write_csv(args.out)
     if generated.history is not None:
         generated.history.write_csv(args.history_out)
-    elapsed = time.perf_counter() - started
+    finished = time.perf_counter()
 
     print(summary(generated), file=sys.stderr)
     written = [(args.out, args.claims)]
@@ -1033,7 +1068,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         written.append((args.history_out, n_history))
     for path, rows in written:
         print(f"{path}: {rows} rows, {path.stat().st_size / 1e6:.1f} MB", file=sys.stderr)
-    print(f"generated and written in {elapsed:.2f} s", file=sys.stderr)
+    print(
+        f"{finished - started:.2f} s: generated in {built - started:.2f} s,"
+        f" written in {finished - built:.2f} s",
+        file=sys.stderr,
+    )
     return 0
 
 

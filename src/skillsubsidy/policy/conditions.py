@@ -20,7 +20,7 @@ import polars as pl
 
 _TERM = re.compile(
     r"^(?P<neg>not\s+)?(?P<field>[A-Za-z_][\w.]*)"
-    r"(?:\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<value>[^\s()]+)"
+    r"(?:\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<value>[\w.\-]+)"
     r"|\s+in\s+\((?P<members>[^)]*)\))?$"
 )
 

@@ -65,7 +65,7 @@ class Catalogue:
 def _read_yaml(path: Path, problems: list[tuple[str, str, str]]) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: e.g. month 13
         problems.append((str(path), "(file)", str(exc).replace("\n", " ")))
         return None
 
@@ -81,13 +81,18 @@ def _change_dates(node: Any) -> set[dt.date]:
 
 
 def _resolve(node: Any, on: dt.date | None) -> Any:
-    """The value of every ``dated`` block in force on ``on`` (None: the earliest)."""
+    """The value of every ``dated`` block in force on ``on`` (None: the earliest).
+
+    ``{dated: {…}}`` alone becomes the value itself; beside other keys (``reference``…)
+    the value goes under ``value``.
+    """
     if isinstance(node, dict):
         if "dated" in node and isinstance(node["dated"], dict):
             dates = sorted(node["dated"])
             chosen = dates[0] if on is None else max(d for d in dates if d <= on)
+            value = _resolve(node["dated"][chosen], on)
             rest = {k: _resolve(v, on) for k, v in node.items() if k != "dated"}
-            return {**rest, "value": node["dated"][chosen]}
+            return {**rest, "value": value} if rest else value
         return {k: _resolve(v, on) for k, v in node.items()}
     if isinstance(node, list):
         return [_resolve(v, on) for v in node]
@@ -101,8 +106,11 @@ def _validate(
         return model.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"]) or "(top)"
-            problems.append((str(path), key, err["msg"]))
+            key = ".".join(str(p) for p in err["loc"])
+            reason = err["msg"].removeprefix("Value error, ")
+            if not key and ": " in reason:  # whole-file checks name their key first
+                key, reason = reason.split(": ", 1)
+            problems.append((str(path), key or "(top)", reason))
         return None
 
 

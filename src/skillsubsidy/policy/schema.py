@@ -68,9 +68,9 @@ class Selection(Strict):
     @model_validator(mode="after")
     def _window(self) -> Selection:
         if self.by_date and self.from_ is None:
-            raise ValueError("a pack chosen by date needs 'from'")
+            raise ValueError("from: a pack chosen by date needs 'from'")
         if self.from_ and self.until and self.until < self.from_:
-            raise ValueError("'until' is before 'from'")
+            raise ValueError("until: is before 'from'")
         return self
 
 
@@ -170,7 +170,9 @@ class FundRoute(Strict):
     @model_validator(mode="after")
     def _one_source(self) -> FundRoute:
         if (self.source is None) == (self.code is None):
-            raise ValueError("give exactly one of 'source' (a claim field) or 'code' (a fund)")
+            raise ValueError(
+                "source: give exactly one of 'source' (a claim field) or 'code' (a fund)"
+            )
         return self
 
 
@@ -183,7 +185,9 @@ class Funds(Strict):
     def _catch_all_last(self) -> Funds:
         last = self.routes[-1].when if self.routes else None
         if last is None or last.model_dump(exclude_none=True):
-            raise ValueError("the last route must have an empty 'when' (it catches every claim)")
+            raise ValueError(
+                "routes: the last route must have an empty 'when' (it catches every claim)"
+            )
         return self
 
 
@@ -261,10 +265,10 @@ class CertificateRule(Strict):
     def _consistent(self) -> CertificateRule:
         for cat in [self.categories.default, *self.categories.lists]:
             if cat not in self.standards.vocational:
-                raise ValueError(f"category {cat!r} has no standards.vocational table")
+                raise ValueError(f"categories.lists.{cat}: has no standards.vocational table")
         for name in self.claimants:
             if name not in CLAIMANTS:
-                raise ValueError(f"unknown claimant {name!r}")
+                raise ValueError(f"claimants.{name}: unknown claimant")
         return self
 
 
@@ -308,7 +312,7 @@ class ProjectRule(Strict):
         for name, t in self.types.items():
             for c in t.claimants:
                 if c not in self.by_claimant and t.per_hour is None and t.flat is None:
-                    raise ValueError(f"types.{name}: claimant {c} has no rate")
+                    raise ValueError(f"types.{name}.claimants: {c} has no rate")
         return self
 
 
@@ -352,7 +356,7 @@ class EmployeeApprentice(Strict):
         }[self.kind]
         missing = [k for k in needed if getattr(self, k) is None]
         if missing:
-            raise ValueError(f"kind {self.kind} needs {', '.join(missing)}")
+            raise ValueError(f"{missing[0]}: kind {self.kind} needs {', '.join(missing)}")
         return self
 
 
