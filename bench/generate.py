@@ -1,4 +1,4 @@
-"""Generate a large synthetic claim batch for benchmarking the skillsubsidy rules engine.
+r"""Generate a large synthetic claim batch for benchmarking the skillsubsidy rules engine.
 
 The output is a CSV claim file in the evaluation-contract format (shared/spec/CONTRACT.md: one
 header row of dotted column names, an empty cell means the field is absent, booleans are
@@ -22,7 +22,7 @@ Every column is built vectorised with numpy and assembled in polars; one million
 few seconds. The output depends only on the arguments (same seed, same files).
 
 Usage:
-    python bench/generate.py --claims 1000000 --seed 7 --out /tmp/claims.csv \\
+    python bench/generate.py --claims 1000000 --seed 7 --out /tmp/claims.csv \
         [--history-out /tmp/history.csv --history 200000]
 """
 
@@ -286,32 +286,17 @@ CERTIFICATE_CLAIMANT_SHARE = {  # plus schools for young trainees, see draw_clai
     "jinhua": {C.individual: 0.85, C.employer: 0.15},
 }
 PROJECT_CLAIMANT_SHARE = {
-    ("wenzhou-2022", CertType.training_pass): {
-        C.employer: 0.4,
-        C.training_institution: 0.4,
-        C.school: 0.1,
-        C.department: 0.1,
-    },
-    ("wenzhou-2022", CertType.special_operation): {
-        C.employer: 0.5,
-        C.training_institution: 0.4,
-        C.department: 0.1,
-    },
+    ("wenzhou-2022", CertType.training_pass):
+        {C.employer: 0.4, C.training_institution: 0.4, C.school: 0.1, C.department: 0.1},
+    ("wenzhou-2022", CertType.special_operation):
+        {C.employer: 0.5, C.training_institution: 0.4, C.department: 0.1},
     ("wenzhou-2023", CertType.training_pass): {C.training_institution: 0.95, C.employer: 0.05},
     ("wenzhou-2023", CertType.special_operation): {C.individual: 0.93, C.employer: 0.07},
-    ("jinhua", CertType.training_pass): {
-        C.employer: 0.5,
-        C.training_institution: 0.25,
-        C.department: 0.15,
-        C.school: 0.1,
-    },
-    ("jinhua", CertType.special_operation): {
-        C.employer: 0.5,
-        C.training_institution: 0.25,
-        C.department: 0.15,
-        C.school: 0.1,
-    },
-}
+    ("jinhua", CertType.training_pass):
+        {C.employer: 0.5, C.training_institution: 0.25, C.department: 0.15, C.school: 0.1},
+    ("jinhua", CertType.special_operation):
+        {C.employer: 0.5, C.training_institution: 0.25, C.department: 0.15, C.school: 0.1},
+}  # fmt: skip
 KIND_CLAIMANT_SHARE = {
     Kind.pre_job: {C.employer: 0.7, C.training_institution: 0.3},
     Kind.order_training: {C.employer: 0.5, C.training_institution: 0.5},
@@ -325,13 +310,8 @@ ROUTE_SHARE = {  # individual certificate claims
     "wenzhou-2023": {R.institution: 0.96, R.competition: 0.03, R.self_study: 0.01},
     "jinhua": {R.institution: 0.85, R.self_study: 0.10, R.competition: 0.05},
 }
-COURSE_SHARE = {
-    Course.SYB: 0.45,
-    Course.IYB: 0.20,
-    Course.online: 0.15,
-    Course.internet_plus: 0.12,
-    Course.x8: 0.08,
-}
+COURSE_SHARE = {Course.SYB: 0.45, Course.IYB: 0.20, Course.online: 0.15,
+                Course.internet_plus: 0.12, Course.x8: 0.08}  # fmt: skip
 PRE_JOB_HOURS_SHARE = {4: 0.04, 6: 0.04, 8: 0.30, 12: 0.20, 16: 0.20, 24: 0.12, 40: 0.10}
 ENTERPRISE_DAYS_SHARE = {1: 0.05, 2: 0.07, 3: 0.30, 4: 0.20, 5: 0.20, 7: 0.10, 10: 0.08}
 
@@ -389,6 +369,7 @@ def text_column(labels: Sequence[str], codes: np.ndarray) -> pl.Series:
 
 
 def enum_column(enum: type[IntEnum], codes: np.ndarray) -> pl.Series:
+    """Member names of `enum` by code."""
     return text_column([member.name for member in enum], codes)
 
 
@@ -718,6 +699,7 @@ def nearby_district(b: Batch, where: np.ndarray) -> np.ndarray:
 
 
 def claim_columns(b: Batch, id_prefix: str) -> dict[str, pl.Series]:
+    """id, jurisdiction, kind, claimant, route, district, claimant_city_level, applied_on."""
     rng = b.rng
     # a third of institution claims leave the route empty (it defaults to institution)
     route = np.where((b.route == Route.institution) & chance(rng, 0.3, b.n), NONE, b.route)
@@ -735,6 +717,7 @@ def claim_columns(b: Batch, id_prefix: str) -> dict[str, pl.Series]:
 
 
 def person_columns(b: Batch) -> dict[str, pl.Series]:
+    """person.*: the ID and the flags of the claim's person."""
     rng, n, persons, person = b.rng, b.n, b.persons, b.person
     id_number = pl.Series(persons.id17[person]).cast(pl.String) + text_column(
         CHECK_CHARS, persons.check[person]
@@ -763,6 +746,7 @@ def person_columns(b: Batch) -> dict[str, pl.Series]:
 
 
 def certificate_columns(b: Batch) -> dict[str, pl.Series]:
+    """certificate.*: type, occupation and level by kind and claimant, number, flags."""
     rng, n, kind, cert_type = b.rng, b.n, b.kind, b.cert_type
     vocational = cert_type == CertType.vocational
     special_ability = cert_type == CertType.special_ability
@@ -786,14 +770,10 @@ def certificate_columns(b: Batch) -> dict[str, pl.Series]:
     fill(rng, level, vocational & (kind == Kind.new_skill_cert), NEW_SKILL_LEVEL_SHARE)
     fill(rng, level, special_ability, SPECIAL_ABILITY_LEVEL_SHARE)
 
-    # a fifth of a person's later vocational claims repeat the occupation and level of the first
+    # a fifth of a person's later graded claims repeat the occupation and level of the first
     first = b.first_row
-    repeat = (
-        (vocational | enterprise)
-        & (level[first] != NONE)
-        & (first != np.arange(n))
-        & chance(rng, 0.2, n)
-    )
+    graded = vocational | enterprise
+    repeat = graded & graded[first] & (first != np.arange(n)) & chance(rng, 0.2, n)
     occupation[repeat] = occupation[first[repeat]]
     level[repeat] = level[first[repeat]]
 
@@ -840,6 +820,7 @@ def training_hours(b: Batch, level: np.ndarray) -> np.ndarray:
 
 
 def training_columns(b: Batch, level: np.ndarray) -> dict[str, pl.Series]:
+    """training.*: hours and days, class dates and filing, course, employment rate."""
     rng, n, kind = b.rng, b.n, b.kind
     in_class = b.in_class
     hours = training_hours(b, level)
@@ -887,6 +868,7 @@ def training_columns(b: Batch, level: np.ndarray) -> dict[str, pl.Series]:
 
 
 def employer_columns(b: Batch) -> dict[str, pl.Series]:
+    """employer.*: for claims of employers (and master studios)."""
     rng, n = b.rng, b.n
     employer = b.claimant == Claimant.employer
     employer_side = employer | (b.claimant == Claimant.master_studio)
@@ -905,6 +887,7 @@ def employer_columns(b: Batch) -> dict[str, pl.Series]:
 
 
 def apprentice_columns(b: Batch) -> dict[str, pl.Series]:
+    """apprentice.* for apprenticeships, business_started_within_6_months for entrepreneurship."""
     rng, n = b.rng, b.n
     apprenticeship = b.kind == Kind.apprenticeship
     employee_share = np.where(b.at(Jurisdiction.county), 0.9, 0.75)
@@ -944,8 +927,10 @@ def build_batch(
     person: np.ndarray,
     issued: np.ndarray,
     applied: np.ndarray,
+    *,
     id_prefix: str,
 ) -> pl.DataFrame:
+    """One claim per entry of `person`, with the given key and application dates."""
     b = Batch(rng, persons, person, issued, applied)
     draw_kinds(b)
     draw_claimants(b)
@@ -1006,17 +991,18 @@ class Generated:
 
 
 def generate(n_claims: int, seed: int, n_history: int = 0) -> Generated:
+    """The claims (and history) for the arguments; the same arguments give the same data."""
     rng = np.random.default_rng(seed)
     counts = claims_per_person(rng, n_claims)
     persons = make_persons(rng, len(counts))
     person = rng.permutation(np.repeat(np.arange(len(counts)), counts))
     issued, applied = claim_dates(rng, persons, person, counts)
-    claims = build_batch(rng, persons, person, issued, applied, "c")
+    claims = build_batch(rng, persons, person, issued, applied, id_prefix="c")
     claims, errors = inject_errors(rng, claims, INVALID_SHARE)
     history = None
     if n_history:
         earlier, issued_before, applied_before = history_dates(rng, person, applied, n_history)
-        history = build_batch(rng, persons, earlier, issued_before, applied_before, "h")
+        history = build_batch(rng, persons, earlier, issued_before, applied_before, id_prefix="h")
     multi = counts[counts > 1].sum() / n_claims
     return Generated(claims, errors, float(multi), history)
 
@@ -1050,6 +1036,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.claims < 1:
         parser.error("--claims must be positive")
+    if args.history is not None and not args.history_out:
+        parser.error("--history needs --history-out")
     n_history = 0
     if args.history_out:
         n_history = args.history if args.history is not None else args.claims // 5
