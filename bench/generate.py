@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -261,7 +262,7 @@ MIN_HOURS_BY_LEVEL = np.array([0, 50, 40, 30, 20, 16])  # designated-institution
 HOURS_FACTOR_SHARE = {0.5: 0.03, 0.75: 0.05, 1.0: 0.25, 1.25: 0.20, 1.5: 0.17, 2.0: 0.15,
                       3.0: 0.10, 5.0: 0.05}  # fmt: skip
 
-KIND_SHARE = {
+KIND_SHARE: dict[str, dict[Kind, float]] = {
     "wenzhou-2022": {Kind.certificate: 0.76, Kind.project: 0.07, Kind.pre_job: 0.06,
                      Kind.apprenticeship: 0.04, Kind.entrepreneurship: 0.04,
                      Kind.master_apprentice: 0.03},
@@ -271,7 +272,7 @@ KIND_SHARE = {
     "county": {Kind.enterprise_training: 0.40, Kind.new_skill_cert: 0.30,
                Kind.order_training: 0.20, Kind.apprenticeship: 0.10},
 }  # fmt: skip
-CERT_TYPE_SHARE = {
+CERT_TYPE_SHARE: dict[Kind, dict[int, float]] = {  # NONE: no certificate
     Kind.certificate: {CertType.vocational: 0.92, CertType.special_ability: 0.08},
     Kind.project: {CertType.training_pass: 0.6, CertType.special_operation: 0.4},
     Kind.master_apprentice: {CertType.vocational: 1.0},
@@ -331,7 +332,7 @@ ERRORS = ("bad_id_check", "missing_applied_on", "unknown_kind", "negative_hours"
 # --- random helpers -----------------------------------------------------------------------------
 
 
-def pick(rng: np.random.Generator, weights: Mapping, size: int) -> np.ndarray:
+def pick(rng: np.random.Generator, weights: Mapping[Any, float], size: int) -> np.ndarray:
     """`size` keys of `weights` drawn with the given (relative) weights.
 
     The weights are rounded to multiples of 2**-16 so that a draw is one table lookup.
@@ -342,7 +343,9 @@ def pick(rng: np.random.Generator, weights: Mapping, size: int) -> np.ndarray:
     return keys[table[rng.integers(0, PICK_TABLE, size)]]
 
 
-def fill(rng: np.random.Generator, target: np.ndarray, where: np.ndarray, weights: Mapping) -> None:
+def fill(
+    rng: np.random.Generator, target: np.ndarray, where: np.ndarray, weights: Mapping[Any, float]
+) -> None:
     """Set target[where] to keys of `weights` drawn with the given weights."""
     count = int(where.sum())
     if count:
@@ -642,11 +645,11 @@ class Batch:
 def draw_kinds(b: Batch) -> None:
     """Kind per setting (jurisdiction and era), and the certificate type it comes with."""
     b.kind = np.full(b.n, NONE)
-    for setting, share in KIND_SHARE.items():
-        fill(b.rng, b.kind, b.setting(setting), share)
+    for setting, kinds in KIND_SHARE.items():
+        fill(b.rng, b.kind, b.setting(setting), kinds)
     b.cert_type = np.full(b.n, NONE)
-    for kind, share in CERT_TYPE_SHARE.items():
-        fill(b.rng, b.cert_type, b.kind == kind, share)
+    for kind, cert_types in CERT_TYPE_SHARE.items():
+        fill(b.rng, b.cert_type, b.kind == kind, cert_types)
 
 
 def draw_claimants(b: Batch) -> None:
@@ -674,16 +677,17 @@ def draw_claimants(b: Batch) -> None:
     b.claimant = claimant
 
     b.route = np.full(n, NONE)
-    for setting, share in ROUTE_SHARE.items():
+    for setting, routes in ROUTE_SHARE.items():
         individual = b.setting(setting) & certificate & (claimant == Claimant.individual)
-        fill(rng, b.route, individual, share)
+        fill(rng, b.route, individual, routes)
 
     b.district = np.full(n, NONE)
-    for place, share in DISTRICT_SHARE.items():
-        fill(rng, b.district, b.at(place), district_codes(share))
+    for place, districts in DISTRICT_SHARE.items():
+        fill(rng, b.district, b.at(place), district_codes(districts))
 
 
 def district_codes(share: Mapping[str, float]) -> dict[int, float]:
+    """District weights keyed by code (index into DISTRICTS)."""
     return {DISTRICTS.index(code): weight for code, weight in share.items()}
 
 
@@ -894,14 +898,19 @@ def apprentice_columns(b: Batch) -> dict[str, pl.Series]:
     is_employee = chance(rng, employee_share, n)
     employee = apprenticeship & is_employee
     student = apprenticeship & ~is_employee
-    fee = between(rng, 20, 90, n) * 10_000  # 2000..9000 yuan in steps of 100
-    fee = np.where(chance(rng, 0.1, n), between(rng, 200_000, 900_000, n), fee)
+    # the training fee (in cents): 2000..9000 yuan for employees, 1000..5000 for students,
+    # in steps of 100 yuan, a tenth of them to the cent
+    fee = np.where(is_employee, between(rng, 20, 90, n), between(rng, 10, 50, n)) * 10_000
+    odd_fee = np.where(
+        is_employee, between(rng, 200_000, 900_000, n), between(rng, 100_000, 500_000, n)
+    )
+    fee = np.where(chance(rng, 0.1, n), odd_fee, fee)
     allowance = between(rng, 20, 80, n) * 5_000  # 1000..4000 yuan in steps of 50
     return {
         "apprentice.type": text_column(
             ("employee", "student"), np.where(apprenticeship, ~is_employee, NONE)
         ),
-        "apprentice.fee": money_column(fee, employee),
+        "apprentice.fee": money_column(fee, apprenticeship),
         "apprentice.allowance_paid": money_column(allowance, student),
         "apprentice.vocational_cert": flag_column(b.cert_type == CertType.vocational, employee),
         "apprentice.labour_contract": flag_column(chance(rng, 0.90, n), student),
@@ -1045,17 +1054,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     generated = generate(args.claims, args.seed, n_history)
     built = time.perf_counter()
-    generated.claims.write_csv(args.out)
-    if generated.history is not None:
-        generated.history.write_csv(args.history_out)
+    written = [(args.out, generated.claims)]
+    if args.history_out:
+        history = generated.history if generated.history is not None else to_frame({}, 0)
+        written.append((args.history_out, history))
+    for path, frame in written:
+        frame.write_csv(path)
     finished = time.perf_counter()
 
     print(summary(generated), file=sys.stderr)
-    written = [(args.out, args.claims)]
-    if generated.history is not None:
-        written.append((args.history_out, n_history))
-    for path, rows in written:
-        print(f"{path}: {rows} rows, {path.stat().st_size / 1e6:.1f} MB", file=sys.stderr)
+    for path, frame in written:
+        size = path.stat().st_size / 1e6
+        print(f"{path}: {frame.height} rows, {size:.1f} MB", file=sys.stderr)
     print(
         f"{finished - started:.2f} s: generated in {built - started:.2f} s,"
         f" written in {finished - built:.2f} s",

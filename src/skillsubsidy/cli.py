@@ -41,9 +41,8 @@ def evaluate(
     ] = None,
 ) -> None:
     """Decide every claim of CLAIMS and write one decision per line, in input order."""
-    from skillsubsidy.policy.engine import Engine, HistoryError
+    from skillsubsidy.policy.engine import Engine, HistoryError, write_jsonl
     from skillsubsidy.policy.loader import PackError
-    from skillsubsidy.policy.output import write_jsonl
     from skillsubsidy.policy.readers import InputFileError, read_claims
 
     try:
@@ -63,7 +62,7 @@ def evaluate(
             tmp.replace(output)  # never leave a half-written decisions file
     except OSError as exc:
         raise _fail(f"cannot write decisions: {exc}") from None
-    invalid = decisions["error"].is_not_null().sum()
+    invalid = decisions["error_field"].is_not_null().sum()
     if invalid:
         typer.echo(f"skillsubsidy: {invalid} of {decisions.height} records invalid", err=True)
         raise typer.Exit(EXIT_INVALID_RECORDS)

@@ -96,7 +96,7 @@ def test_bad_records_are_reported_per_record_and_do_not_stop_the_batch(tmp_path:
         "no-date": ("applied_on", "required"),
         "bad-kind": ("kind", "unknown value 'holiday'"),
         "neg-fee": ("apprentice.fee", "must not be negative"),
-        "bad-level": ("certificate.level", "not 1..5"),
+        "bad-level": ("certificate.level", "not a level 1..5"),
         "bad-date": ("applied_on", "not a date"),
         "bad-bool": ("person.hukou_local", "not a boolean"),
         "short-id": ("person.id_number", "18 characters"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import reduce
+from itertools import product
 
 import polars as pl
 
@@ -146,108 +146,131 @@ CONDITIONAL_REQUIREMENTS: tuple[tuple[str, pl.Expr, str], ...] = (
     ("training.employment_rate", _kind == "order_training", "required for order training"),
 )
 
-_TRUE = ("true", "1", "是", "yes", "y")
-_FALSE = ("false", "0", "否", "no", "n")
-_DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
+def _all_cases(*words: str) -> list[str]:
+    """Every upper/lower-case spelling: booleans are read case-insensitively by exact lookup."""
+    return ["".join(c) for w in words for c in product(*((ch.lower(), ch.upper()) for ch in w))]
+
+
+_TRUE = (*_all_cases("true", "yes", "y"), "1", "是")
+_FALSE = (*_all_cases("false", "no", "n"), "0", "否")
+_BOOLEANS = dict.fromkeys(_TRUE, True) | dict.fromkeys(_FALSE, False)
 _NUMBER_RE = r"^-?\d+(\.\d+)?$"
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
 
 
-def _typed(field: Field, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(typed value, error message or null) for one field's text column."""
-    value: pl.Expr
-    msg: pl.Expr
-    null = pl.lit(None, dtype=pl.String)
-    present = raw.is_not_null()
+@dataclass(frozen=True)
+class Problem:
+    """One way a field can be wrong: ``bad`` is cheap and evaluated for every record; the
+    ``message`` only for the records that fail."""
+
+    field: str
+    bad: pl.Expr
+    message: pl.Expr
+
+
+def _parse(field: Field, raw: pl.Expr) -> pl.Expr:
+    """The typed value of one field's text column (null where absent or unreadable)."""
     t = field.type
-    if t in ("text", "id_number"):  # the ID's own check is _id_number_error
-        return raw, null
+    if t == "bool":
+        return raw.replace_strict(_BOOLEANS, default=None, return_dtype=pl.Boolean)
+    if t == "date":
+        return pl.when(raw.str.len_bytes() == 10).then(
+            raw.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        )
+    if t in ("count", "level"):
+        return raw.cast(pl.Int32, strict=False)
+    if t in ("number", "money", "rate"):
+        return raw.cast(MONEY, strict=False)
+    return raw
+
+
+def _field_problems(field: Field, raw: pl.Expr, value: pl.Expr) -> list[Problem]:
+    """The ways a present value can be wrong; ``value`` is the parsed column."""
+    present = raw.is_not_null()
+    name, t = field.name, field.type
+
+    def problem(bad: pl.Expr, message: pl.Expr) -> Problem:
+        return Problem(name, present & bad, message)
+
+    if t == "id_number":
+        return _id_number_problems(name, raw)
     if t == "enum":
-        ok = raw.is_in(list(field.choices))
         msg = pl.format("unknown value '{}'; expected one of: " + ", ".join(field.choices), raw)
-        return raw, pl.when(present & ~ok).then(msg).otherwise(null)
+        return [problem(~raw.is_in(list(field.choices)), msg)]
     if t == "district":
         ok = raw.str.contains(r"^\d{6}$") | raw.is_in(list(NAMED_DISTRICTS))
         msg = pl.format(
             "'{}' is not a district code (6 digits, or " + ", ".join(NAMED_DISTRICTS) + ")", raw
         )
-        return raw, pl.when(present & ~ok).then(msg).otherwise(null)
+        return [problem(~ok, msg)]
     if t == "bool":
-        low = raw.str.to_lowercase()
-        value = pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False)
-        bad = present & ~low.is_in(_TRUE + _FALSE)
-        msg = pl.format("'{}' is not a boolean (true/false, 1/0, 是/否)", raw)
-        return value.fill_null(False), pl.when(bad).then(msg).otherwise(null)
+        return [problem(value.is_null(), pl.format("'{}' is not a boolean (true/false, 1/0, 是/否)", raw))]
     if t == "date":
-        shaped = raw.str.contains(_DATE_RE)
-        value = pl.when(shaped).then(raw.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
-        msg = pl.format("'{}' is not a date (YYYY-MM-DD)", raw)
-        return value, pl.when(present & value.is_null()).then(msg).otherwise(null)
-    if t in ("count", "level"):
-        value = pl.when(raw.str.contains(r"^\d{1,6}$")).then(raw.cast(pl.Int32, strict=False))
-        negative = raw.str.contains(r"^-\d+$")
-        if t == "level":
-            bad_range = value.is_not_null() & ((value < 1) | (value > 5))
-            msg = (
-                pl.when(bad_range)
-                .then(pl.format("level {} is not 1..5 (5 = 五级/初级工 … 1 = 一级/高级技师)", raw))
-                .when(value.is_null())
-                .then(pl.format("'{}' is not a level 1..5", raw))
+        return [problem(value.is_null(), pl.format("'{}' is not a date (YYYY-MM-DD)", raw))]
+    if t == "level":
+        return [
+            problem(
+                value.is_null() | (value < 1) | (value > 5),
+                pl.format("'{}' is not a level 1..5 (5 = 五级/初级工 … 1 = 一级/高级技师)", raw),
             )
-        else:
-            bad_range = pl.lit(False)
-            msg = (
-                pl.when(negative)
-                .then(pl.format("must not be negative (got {})", raw))
-                .when(value.is_null())
-                .then(pl.format("'{}' is not a whole number", raw))
-            )
-        bad = present & (value.is_null() | bad_range)
-        return value, pl.when(bad).then(msg).otherwise(null)
-    # number, money, rate: exact decimals
-    shaped = raw.str.contains(_NUMBER_RE)
-    value = pl.when(shaped).then(raw.cast(MONEY, strict=False))
-    places = raw.str.extract(r"\.(\d+)$").str.len_chars().fill_null(0)
-    max_places = {"money": 2, "number": 2, "rate": 4}[t]
-    too_big = pl.lit(False) if t != "rate" else value > 1
-    msg = (
-        pl.when(~shaped)
-        .then(pl.format("'{}' is not a number", raw))
-        .when(value < 0)
-        .then(pl.format("must not be negative (got {})", raw))
-        .when(places > max_places)
-        .then(pl.format(f"at most {max_places} decimal places (got {{}})", raw))
-        .when(too_big)
-        .then(pl.format("a rate between 0 and 1 (got {})", raw))
-    )
-    return value, pl.when(present).then(msg).otherwise(null)
+        ]
+    if t == "count":
+        return [
+            problem(value.is_null(), pl.format("'{}' is not a whole number", raw)),
+            problem(value < 0, pl.format("must not be negative (got {})", raw)),
+        ]
+    if t in ("number", "money", "rate"):
+        max_places = {"money": 2, "number": 2, "rate": 4}[t]
+        length = raw.str.len_bytes().cast(pl.Int64)
+        places = length - raw.str.find(".", literal=True).cast(pl.Int64).fill_null(length) - 1
+        problems = [
+            problem(
+                value.is_null() | ~raw.str.contains(_NUMBER_RE),
+                pl.format("'{}' is not a number", raw),
+            ),
+            problem(value < 0, pl.format("must not be negative (got {})", raw)),
+            problem(
+                places > max_places,
+                pl.format(f"at most {max_places} decimal places (got {{}})", raw),
+            ),
+        ]
+        if t == "rate":
+            problems.append(problem(value > 1, pl.format("a rate between 0 and 1 (got {})", raw)))
+        return problems
+    return []
 
 
-def _id_number_error(raw: pl.Expr) -> pl.Expr:
-    """GB 11643-1999 citizen ID: region, existing birth date, sequence, MOD 11-2 check.
+def _id_number_problems(name: str, raw: pl.Expr) -> list[Problem]:
+    """GB 11643-1999 citizen ID: 17 digits with an existing birth date, then the ISO 7064
+    MOD 11-2 check character (X for 10).
 
     The region code is deliberately not checked against the birth year (POLICY.md §3.1):
-    IDs keep the district code current when they were issued.
+    IDs keep the district code current when they were issued. The check sum uses the same
+    identity as python-stdnum: Σ dᵢ·2^(17−i) ≡ int(body, 13) (mod 11), since 13 ≡ 2.
     """
-    null = pl.lit(None, dtype=pl.String)
-    digits = [raw.str.slice(i, 1).cast(pl.Int32, strict=False) for i in range(17)]
-    total = reduce(lambda a, b: a + b, (d * w for d, w in zip(digits, _ID_WEIGHTS, strict=True)))
-    expected = total.mod(11).replace_strict(
-        list(range(11)), list(_ID_CHECK), return_dtype=pl.String
+    present = raw.is_not_null()
+    body = raw.str.slice(0, 17)
+    weighted = body.str.to_integer(base=13, strict=False)
+    # (1 − 2w) mod 11, kept non-negative: −2 ≡ 9 (mod 11)
+    expected = ((1 + 9 * (weighted % 11)) % 11).replace_strict(
+        list(range(11)), [*"0123456789", "X"], default=None, return_dtype=pl.String
     )
     birth = raw.str.slice(6, 8).str.strptime(pl.Date, "%Y%m%d", strict=False)
-    return (
-        pl.when(raw.str.len_chars() != 18)
-        .then(pl.format("must be 18 characters (got {})", raw.str.len_chars()))
-        .when(~raw.str.contains(r"^\d{17}[\dX]$"))
-        .then(pl.lit("must be 17 digits and a check character (0-9 or X)"))
-        .when(birth.is_null())
-        .then(pl.format("birth date {} does not exist", raw.str.slice(6, 8)))
-        .when(raw.str.slice(17, 1) != expected)
-        .then(pl.lit("check character wrong"))
-        .otherwise(null)
-    )
+    length = raw.str.len_chars()
+    well_formed = (length == 18) & raw.str.contains(r"^\d{17}[\dX]$")
+    return [
+        Problem(name, present & (length != 18), pl.format("must be 18 characters (got {})", length)),
+        Problem(
+            name,
+            present & ~well_formed,
+            pl.lit("must be 17 digits and a check character (0-9 or X)"),
+        ),
+        Problem(
+            name,
+            present & birth.is_null(),
+            pl.format("birth date {} does not exist", raw.str.slice(6, 8)),
+        ),
+        Problem(name, present & (raw.str.slice(17, 1) != expected), pl.lit("check character wrong")),
+    ]
 
 
 def birth_date(id_number: pl.Expr) -> pl.Expr:
@@ -259,83 +282,98 @@ def is_male(id_number: pl.Expr) -> pl.Expr:
     return id_number.str.slice(16, 1).cast(pl.Int32, strict=False).mod(2) == 1
 
 
+_PARSED = "\x00parsed:"  # prefix of the parsed columns while both forms are at hand
+
+
+def _problems(known_packs: Mapping[str, str]) -> list[Problem]:
+    """Every possible problem, in the order records report them (first found wins)."""
+    problems: list[Problem] = []
+    for f in FIELDS:
+        raw = pl.col(f.name)
+        if f.required:
+            problems.append(Problem(f.name, raw.is_null(), pl.lit("required")))
+        for name, when, why in CONDITIONAL_REQUIREMENTS:
+            if name == f.name:
+                problems.append(Problem(f.name, raw.is_null() & when.fill_null(False), pl.lit(why)))
+        problems += _field_problems(f, raw, pl.col(_PARSED + f.name))
+    policy, level = pl.col("policy"), pl.col("certificate.level")
+    problems += [
+        Problem(
+            "policy",
+            policy.is_not_null() & ~policy.is_in(list(known_packs)),
+            pl.format("unknown pack '{}'; expected one of: " + ", ".join(known_packs), policy),
+        ),
+        Problem(
+            "policy",
+            policy.is_not_null()
+            & (policy.replace_strict(dict(known_packs), default=None) != pl.col("jurisdiction")),
+            pl.format("pack '{}' is not for jurisdiction '{}'", policy, pl.col("jurisdiction")),
+        ),
+        Problem(
+            "certificate.level",
+            (pl.col("certificate.type") == "special_ability")
+            & level.is_not_null()
+            & ~level.is_in(["5", "3"]),
+            pl.lit("a special-ability certificate is level 5 (初级) or 3 (高级)"),
+        ),
+        # ids must be unique in a batch: the later copies are the errors
+        Problem("id", pl.col("_duplicate_id"), pl.lit("duplicate id in this batch")),
+    ]
+    return problems
+
+
 def validate(raw: pl.DataFrame, known_packs: Mapping[str, str]) -> pl.DataFrame:
     """Typed columns for every contract field, plus ``_error_field``/``_error_message``.
 
-    ``raw`` holds text columns (any subset of FIELD_NAMES; others are ignored) and may hold
-    ``_pre_error_field``/``_pre_error_message`` found while reading (e.g. a JSON line that
-    does not parse). ``known_packs`` maps pack id → jurisdiction for the ``policy`` field.
+    ``raw`` holds text columns (any subset of FIELD_NAMES; others are ignored; absent values
+    null, see readers.py) and may hold ``_pre_error_field``/``_pre_error_message`` found while
+    reading (e.g. a JSON line that does not parse). ``known_packs`` maps pack id →
+    jurisdiction for the ``policy`` field.
+
+    Cost is what a million records can afford: every field is parsed once; the checks are
+    cheap flags over the parsed values; messages are built only for the failing records.
     """
     missing = [n for n in FIELD_NAMES if n not in raw.columns]
-    frame = raw.with_columns(
-        *(pl.lit(None, dtype=pl.String).alias(n) for n in missing),
-    ).with_columns(
-        # surrounding blanks are never meaningful; an all-blank cell is an absent field
-        pl.col(n).cast(pl.String).str.strip_chars().replace("", None)
-        for n in FIELD_NAMES
-    )
-    frame = frame.with_columns(pl.col("person.id_number").str.to_uppercase())
-    typed: list[pl.Expr] = []
-    errors: list[tuple[str, pl.Expr]] = []
-    null = pl.lit(None, dtype=pl.String)
-    for f in FIELDS:
-        raw_col = pl.col(f.name)
-        value, err = _typed(f, raw_col)
-        if f.type == "id_number":
-            err = _id_number_error(raw_col)
-        if f.required:
-            err = pl.when(raw_col.is_null()).then(pl.lit("required")).otherwise(err)
-        for name, when, why in CONDITIONAL_REQUIREMENTS:
-            if name == f.name:
-                err = (
-                    pl.when(raw_col.is_null() & when.fill_null(False))
-                    .then(pl.lit(why))
-                    .otherwise(err)
-                )
-        typed.append(value.alias(f.name))
-        errors.append((f.name, err))
-    policy = pl.col("policy")
-    policy_err = (
-        pl.when(policy.is_not_null() & ~policy.is_in(list(known_packs)))
-        .then(pl.format("unknown pack '{}'; expected one of: " + ", ".join(known_packs), policy))
-        .when(
-            policy.is_not_null()
-            & (policy.replace_strict(dict(known_packs), default=None) != pl.col("jurisdiction"))
+    frame = raw.lazy().with_columns(pl.lit(None, dtype=pl.String).alias(n) for n in missing)
+    if "_pre_error_field" not in raw.columns:
+        frame = frame.with_columns(
+            pl.lit(None, dtype=pl.String).alias("_pre_error_field"),
+            pl.lit(None, dtype=pl.String).alias("_pre_error_message"),
         )
-        .then(pl.format("pack '{}' is not for jurisdiction '{}'", policy, pl.col("jurisdiction")))
-        .otherwise(null)
+    frame = frame.with_columns(pl.col("person.id_number").str.to_uppercase()).with_columns(
+        # over the whole batch, before records are set aside
+        (pl.col("id").is_not_null() & ~pl.col("id").is_first_distinct()).alias("_duplicate_id"),
+        *(_parse(f, pl.col(f.name)).alias(_PARSED + f.name) for f in FIELDS),
     )
-    level_err = (
-        pl.when(
-            (pl.col("certificate.type") == "special_ability")
-            & pl.col("certificate.level").is_not_null()
-            & ~pl.col("certificate.level").is_in(["5", "3"])
+    problems = _problems(known_packs)
+    read_error = pl.col("_pre_error_field").is_not_null()
+    both = frame.with_columns(
+        pl.any_horizontal(read_error, *(p.bad.fill_null(False) for p in problems)).alias("_bad")
+    ).collect()
+    typed = [
+        pl.col(_PARSED + f.name).fill_null(False).alias(f.name)
+        if f.type == "bool"
+        else pl.col(_PARSED + f.name).alias(f.name)
+        for f in FIELDS
+    ]
+    out = both.select("_idx", *typed)
+    failing = both.filter(pl.col("_bad"))
+    if failing.height == 0:
+        return out.with_columns(
+            pl.lit(None, dtype=pl.String).alias("_error_field"),
+            pl.lit(None, dtype=pl.String).alias("_error_message"),
         )
-        .then(pl.lit("a special-ability certificate is level 5 (初级) or 3 (高级)"))
-        .otherwise(null)
-    )
-    errors += [("policy", policy_err), ("certificate.level", level_err)]
-    pre_field = pl.col("_pre_error_field") if "_pre_error_field" in frame.columns else null
-    pre_msg = pl.col("_pre_error_message") if "_pre_error_message" in frame.columns else null
-    error_field = pl.coalesce(
-        pre_field, *(pl.when(e.is_not_null()).then(pl.lit(n)) for n, e in errors)
-    )
-    error_message = pl.coalesce(pre_msg, *(e for _, e in errors))
-    out = frame.select(
+    field_expr: pl.Expr = pl.lit(None, dtype=pl.String)
+    message_expr: pl.Expr = pl.lit(None, dtype=pl.String)
+    for p in reversed(problems):
+        field_expr = pl.when(p.bad.fill_null(False)).then(pl.lit(p.field)).otherwise(field_expr)
+        message_expr = pl.when(p.bad.fill_null(False)).then(p.message).otherwise(message_expr)
+    messages = failing.select(
         "_idx",
-        *typed,
-        error_field.alias("_error_field"),
-        error_message.alias("_error_message"),
-    )
-    # ids must be unique in a batch: the later copies are the errors
-    dup = pl.col("id").is_not_null() & ~pl.col("id").is_first_distinct()
-    return out.with_columns(
-        pl.when(pl.col("_error_field").is_null() & dup)
-        .then(pl.lit("id"))
-        .otherwise(pl.col("_error_field"))
-        .alias("_error_field"),
-        pl.when(pl.col("_error_field").is_null() & dup)
-        .then(pl.lit("duplicate id in this batch"))
-        .otherwise(pl.col("_error_message"))
+        pl.when(read_error).then(pl.col("_pre_error_field")).otherwise(field_expr).alias("_error_field"),
+        pl.when(read_error)
+        .then(pl.col("_pre_error_message"))
+        .otherwise(message_expr)
         .alias("_error_message"),
     )
+    return out.join(messages, on="_idx", how="left", maintain_order="left")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import polars as pl
 
@@ -44,6 +45,7 @@ def ledger_keys(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     )
     return frame.lazy().select(
         "_idx",
+        *(["_who"] if "_who" in frame.lazy().collect_schema() else []),
         "jurisdiction",
         pl.col("person.id_number").alias("_pid"),
         "applied_on",
@@ -62,6 +64,8 @@ def ledger_keys(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
 
 @dataclass
 class _Trainee:
+    """What one trainee has been granted so far in the scan."""
+
     per_year: Counter[int] = field(default_factory=Counter)
     duplicate_keys: set[str] = field(default_factory=set)
     entrepreneurship_years: set[int] = field(default_factory=set)
@@ -69,24 +73,62 @@ class _Trainee:
     school_certificate: bool = False
     new_skill_certs: int = 0
 
-    def grant(
-        self,
-        year: int,
-        key: str | None,
-        ent_year: int | None,
-        course: str | None,
-        school: bool,
-        kind: str,
-    ) -> None:
-        self.per_year[year] += 1
-        if key:
-            self.duplicate_keys.add(key)
-        if ent_year is not None:
-            self.entrepreneurship_years.add(ent_year)
-        if course:
-            self.courses.add(course)
-        self.school_certificate |= school
-        self.new_skill_certs += kind == "new_skill_cert"
+    def grant(self, row: _Row) -> None:
+        self.per_year[row.year] += 1
+        if row.key:
+            self.duplicate_keys.add(row.key)
+        if row.ent_year is not None:
+            self.entrepreneurship_years.add(row.ent_year)
+        if row.course:
+            self.courses.add(row.course)
+        self.school_certificate |= row.school
+        self.new_skill_certs += row.kind == "new_skill_cert"
+
+
+class _Row(NamedTuple):
+    who: int
+    phase: int
+    idx: int
+    kind: str
+    year: int
+    key: str | None
+    checked: bool
+    ent_year: int | None
+    course: str | None
+    school: bool
+    period_no: int | None
+    pre_ok: bool
+    first_only: bool
+
+
+_ROW_COLUMNS = (
+    "_who", "_phase", "_idx", "kind", "_year", "_dup_key", "_dup_checked", "_ent_year",
+    "_course", "_school_cert", "_period_no", "_pre_ok", "_first_only",
+)
+
+
+def _who(frame: pl.DataFrame, id_number: str) -> pl.Series:
+    """A trainee's key: jurisdiction and ID number, hashed (only to find candidates fast; the
+    scan itself compares the real values through the sort)."""
+    return frame.select(
+        pl.concat_str("jurisdiction", id_number, separator="|").hash().alias("_who")
+    ).to_series()
+
+
+def candidates(
+    batch: pl.DataFrame, history: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The batch claims (validated) and history claims (``ledger_keys``) of trainees with more
+    than one claim: nobody else can fail a ledger check."""
+    who = _who(batch, "person.id_number")
+    hist_who = _who(history, "_pid") if history is not None and history.height else None
+    everyone = pl.concat([who, hist_who]) if hist_who is not None else who
+    repeated = everyone.filter(everyone.is_duplicated()).unique()
+    batch = batch.with_columns(who.alias("_who")).filter(pl.col("_who").is_in(repeated))
+    if hist_who is None or history is None:
+        return batch, None
+    history = history.with_columns(hist_who.alias("_who")).filter(pl.col("_who").is_in(batch["_who"].unique()))
+    return batch, history
 
 
 def scan(
@@ -97,9 +139,10 @@ def scan(
 ) -> dict[int, list[LedgerFinding]]:
     """Findings per batch ``_idx``.
 
-    ``batch`` holds ``ledger_keys`` columns plus ``_period_no`` (the pack period deciding the
-    claim), ``_pre_ok`` (no other check failed) and ``_first_only`` (a first-certificate-only
-    new_skill_cert). ``history`` holds ``ledger_keys`` columns of claims granted before.
+    ``batch`` holds ``ledger_keys`` columns plus ``_who`` (see ``candidates``), ``_period_no``
+    (the pack period deciding the claim), ``_pre_ok`` (no other check failed) and
+    ``_first_only`` (a first-certificate-only new_skill_cert). ``history`` holds ``ledger_keys``
+    columns and ``_who`` of claims granted before.
     """
     frames = [batch.with_columns(pl.lit(1, dtype=pl.Int8).alias("_phase"))]
     if history is not None and history.height:
@@ -111,81 +154,79 @@ def scan(
                 pl.lit(False).alias("_first_only"),
             ).select(frames[0].columns)
         )
-    rows = pl.concat(frames, how="vertical_relaxed")
-    group = ["jurisdiction", "_pid"]
-    # only trainees with something earlier to compare against need the scan
-    rows = rows.filter(
-        (pl.len().over(group) > 1) & ((pl.col("_phase") == 1).sum().over(group) > 0)
-    ).sort([*group, "_phase", "applied_on", "_idx"])
+    rows = (
+        pl.concat(frames, how="vertical_relaxed")
+        .sort(["_who", "jurisdiction", "_pid", "_phase", "applied_on", "_idx"])
+        .select(_ROW_COLUMNS)
+    )
     findings: dict[int, list[LedgerFinding]] = {}
-    if rows.height == 0:
-        return findings
-    cols = {c: rows[c].to_list() for c in rows.columns}
     trainee = _Trainee()
-    previous: tuple[str, str] | None = None
-    for i in range(rows.height):
-        who = (cols["jurisdiction"][i], cols["_pid"][i])
-        if who != previous:
-            trainee, previous = _Trainee(), who
-        kind, year, key = cols["kind"][i], cols["_year"][i], cols["_dup_key"][i]
-        ent_year, course = cols["_ent_year"][i], cols["_course"][i]
-        school = cols["_school_cert"][i]
-        if cols["_phase"][i] == 0:
-            trainee.grant(year, key, ent_year, course, school, kind)
+    previous = None
+    for row in map(_Row._make, zip(*(rows[c].to_list() for c in _ROW_COLUMNS), strict=True)):
+        if row.who != previous:
+            trainee, previous = _Trainee(), row.who
+        if row.phase == 0:
+            trainee.grant(row)
             continue
-        rules = rules_of.get(cols["_period_no"][i])
-        found: list[LedgerFinding] = []
-        if rules is not None:
-            limit = rules.annual_limit
-            if limit and trainee.per_year[year] >= limit.count:
-                found.append(
-                    (
-                        "annual_limit_reached",
-                        f"{year} 年已享受 {trainee.per_year[year]} 次培训补贴，每人每年不超过 {limit.count} 次",
-                        limit.reference,
-                    )
-                )
-            dup = rules.duplicate_occupation_level
-            if dup and key and cols["_dup_checked"][i] and key in trainee.duplicate_keys:
-                found.append(
-                    (
-                        "duplicate_occupation_level",
-                        "同一职业（工种）同一等级已享受过补贴，不得重复享受",
-                        dup.reference,
-                    )
-                )
-            ent = rules.entrepreneurship_repeat
-            if (
-                ent
-                and kind == "entrepreneurship"
-                and (ent_year in trainee.entrepreneurship_years or course in trainee.courses)
-            ):
-                found.append(
-                    (
-                        "entrepreneurship_repeat",
-                        f"创业培训当年度只可参加一项、合格后不可重复参训（{ent_year} 年 / {course}）",
-                        ent.reference,
-                    )
-                )
-            grad = rules.graduating_year_once
-            if grad and school and trainee.school_certificate:
-                found.append(
-                    (
-                        "graduating_year_used",
-                        "毕业学年已享受过一次院校组织的职业资格培训补贴",
-                        grad.reference,
-                    )
-                )
-        if cols["_first_only"][i] and trainee.new_skill_certs:
+        found = _check(row, trainee, rules_of.get(row.period_no) if row.period_no is not None else None)
+        if row.first_only and trainee.new_skill_certs:
             found.append(
                 (
                     "not_first_certificate",
                     "已享受过取证补贴，中级工取证补贴仅限初次取证",
-                    first_only_reference.get(cols["_period_no"][i], ""),
+                    first_only_reference.get(row.period_no or 0, ""),
                 )
             )
         if found:
-            findings[cols["_idx"][i]] = found
-        elif cols["_pre_ok"][i]:
-            trainee.grant(year, key, ent_year, course, school, kind)
+            findings[row.idx] = found
+        elif row.pre_ok:
+            trainee.grant(row)
     return findings
+
+
+def _check(row: _Row, trainee: _Trainee, rules: LedgerRules | None) -> list[LedgerFinding]:
+    """The ledger rules of the claim's pack against what the trainee was granted before."""
+    found: list[LedgerFinding] = []
+    if rules is None:
+        return found
+    limit = rules.annual_limit
+    if limit and trainee.per_year[row.year] >= limit.count:
+        found.append(
+            (
+                "annual_limit_reached",
+                f"{row.year} 年已享受 {trainee.per_year[row.year]} 次培训补贴，每人每年不超过 {limit.count} 次",
+                limit.reference,
+            )
+        )
+    dup = rules.duplicate_occupation_level
+    if dup and row.key and row.checked and row.key in trainee.duplicate_keys:
+        found.append(
+            (
+                "duplicate_occupation_level",
+                "同一职业（工种）同一等级已享受过补贴，不得重复享受",
+                dup.reference,
+            )
+        )
+    ent = rules.entrepreneurship_repeat
+    if (
+        ent
+        and row.kind == "entrepreneurship"
+        and (row.ent_year in trainee.entrepreneurship_years or row.course in trainee.courses)
+    ):
+        found.append(
+            (
+                "entrepreneurship_repeat",
+                f"创业培训当年度只可参加一项、合格后不可重复参训（{row.ent_year} 年 / {row.course}）",
+                ent.reference,
+            )
+        )
+    grad = rules.graduating_year_once
+    if grad and row.school and trainee.school_certificate:
+        found.append(
+            (
+                "graduating_year_used",
+                "毕业学年已享受过一次院校组织的职业资格培训补贴",
+                grad.reference,
+            )
+        )
+    return found

@@ -39,16 +39,14 @@ def read_claims(path: Path) -> pl.DataFrame:
         raise InputFileError(f"{path}: the file is empty: no claims to evaluate")
     if suffix == ".xlsx":
         return read_xlsx(data, str(path))
-    text = _utf8(data, str(path))
-    frame = read_csv(text, str(path)) if suffix == ".csv" else read_jsonl(text)
+    data = data.removeprefix(_BOM)
+    frame = read_csv(data, str(path)) if suffix == ".csv" else read_jsonl(_utf8(data, str(path)))
     if frame.height == 0:
         raise InputFileError(f"{path}: no records in the file")
     return frame
 
 
 def _utf8(data: bytes, name: str) -> str:
-    if data.startswith(_BOM):
-        data = data[len(_BOM) :]
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -60,8 +58,11 @@ def _utf8(data: bytes, name: str) -> str:
 
 
 def _text(value: Any) -> str | None:
+    """A cell or JSON value as text; blank is absent (CSV cells arrive so from Polars)."""
     if value is None:
         return None
+    if isinstance(value, str):
+        return value.strip() or None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
@@ -133,11 +134,14 @@ def read_jsonl(text: str) -> pl.DataFrame:
     return records_frame(records())
 
 
-def read_csv(text: str, name: str) -> pl.DataFrame:
+def read_csv(data: bytes, name: str) -> pl.DataFrame:
+    """``data``: the file without its BOM; Polars checks that it is UTF-8."""
     try:
         # every column as text; an empty cell is null (an absent field)
-        frame = pl.read_csv(io.StringIO(text), infer_schema=False, has_header=True)
+        frame = pl.read_csv(io.BytesIO(data), infer_schema=False, has_header=True)
     except (pl.exceptions.PolarsError, ValueError) as exc:
+        if "utf-8" in str(exc).lower():
+            _utf8(data, name)  # raises, naming the line of the first bad byte
         raise InputFileError(f"{name}: not a readable CSV file: {exc}") from exc
     duplicated = {c for c in frame.columns if c.endswith("_duplicated_0")}
     if duplicated:

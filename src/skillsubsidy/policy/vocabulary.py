@@ -50,6 +50,8 @@ REASONS = (
     "entrepreneurship_repeat",
 )
 
+WARNINGS = ("filed_late",)
+
 # Districts whose codes are not 6-digit administrative codes (POLICY.md §10).
 NAMED_DISTRICTS = {
     "WZ-BAY": "温州湾新区",

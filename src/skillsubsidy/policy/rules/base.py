@@ -7,6 +7,7 @@ the clause it rests on; the engine turns them into ``reasons`` and ``explanation
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -92,13 +93,62 @@ def lookup(key: pl.Expr, table: Mapping[Any, Decimal], default: Decimal | None =
     )
 
 
+# Explanation texts are built as JSON string contents (escaped), because decisions are
+# written as JSON Lines straight from the frame: see engine._decide_group.
+
+
+def json_text(value: str) -> str:
+    """``value`` escaped for use inside a JSON string."""
+    return json.dumps(value, ensure_ascii=False)[1:-1]
+
+
+def escaped(expr: pl.Expr) -> pl.Expr:
+    """A text column escaped for use inside a JSON string (control characters become spaces)."""
+    return (
+        expr.str.replace_all("\\", "\\\\", literal=True)
+        .str.replace_all('"', '\\"', literal=True)
+        .str.replace_all(r"[\x00-\x1f]", " ")
+    )
+
+
 def text(template: str, *args: pl.Expr) -> pl.Expr:
-    """Explanation text; absent values show as —."""
-    return pl.format(template, *(a.cast(pl.String).fill_null("—") for a in args))
+    """Explanation text (JSON-escaped); ``{}`` marks an argument; absent values show as —."""
+    parts = json_text(template).split("{}")
+    if len(parts) != len(args) + 1:
+        raise ValueError(f"{template!r} takes {len(parts) - 1} arguments, got {len(args)}")
+    pieces: list[pl.Expr] = [pl.lit(parts[0])]
+    for arg, part in zip(args, parts[1:], strict=True):
+        value = arg.cast(pl.String)
+        if arg.meta.output_name(raise_if_undetermined=False) in _SAFE:
+            pieces.append(value.fill_null("—"))
+        else:
+            pieces.append(escaped(value).fill_null("—"))
+        pieces.append(pl.lit(part))
+    return pl.concat_str(pieces)
+
+
+# columns whose text needs no escaping (validated codes, numbers, dates)
+_SAFE = frozenset(
+    {"_age", "_age_on", "_key_date", "applied_on", "certificate.issued_on", "training.starts_on",
+     "training.filed_on", "training.hours", "training.days", "employer.hired_on", "_training_began",
+     "claimant", "_route", "certificate.type", "training.course", "jurisdiction", "policy"}
+)
 
 
 def const(value: str) -> pl.Expr:
-    return pl.lit(value, dtype=pl.String)
+    """A fixed explanation text (JSON-escaped)."""
+    return pl.lit(json_text(value), dtype=pl.String)
+
+
+def fragment(text_expr: pl.Expr, clause: str) -> pl.Expr:
+    """One explanation entry as a JSON object."""
+    return pl.concat_str(
+        [
+            pl.lit('{"text":"'),
+            text_expr,
+            pl.lit('","clause":' + json.dumps(clause, ensure_ascii=False) + "}"),
+        ]
+    )
 
 
 def min_money(a: pl.Expr, b: pl.Expr) -> pl.Expr:
