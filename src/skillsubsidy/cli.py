@@ -7,6 +7,8 @@ lines carry ``error``), 2 the command could not run.
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
+from itertools import chain
 from pathlib import Path
 from typing import Annotated
 
@@ -43,28 +45,33 @@ def evaluate(
     """Decide every claim of CLAIMS and write one decision per line, in input order."""
     from skillsubsidy.policy.engine import Engine, HistoryError, write_jsonl
     from skillsubsidy.policy.loader import PackError
-    from skillsubsidy.policy.readers import InputFileError, read_claims
+    from skillsubsidy.policy.readers import InputFileError, read_claim_batches, read_claims
 
+    total = invalid = 0
+    tmp = output.with_name(output.name + ".partial") if output else None
     try:
-        raw = read_claims(claims)
         hist = read_claims(history) if history else None
-        decisions = Engine().decide(raw, hist)
+        decided = Engine().decide_batches(read_claim_batches(claims), hist)
+        # the first batch comes only once every record was read and checked: an unreadable
+        # file stops the run before anything is written
+        first = next(decided)
+        with tmp.open("wb") if tmp else nullcontext(sys.stdout.buffer) as out:
+            for batch in chain([first], decided):
+                write_jsonl(batch, out)
+                total += batch.height
+                invalid += int(batch["error_field"].is_not_null().sum())
+            out.flush()
+        if tmp and output:
+            tmp.replace(output)  # never leave a half-written decisions file
     except (InputFileError, HistoryError, PackError) as exc:
         raise _fail(str(exc)) from None
-    try:
-        if output is None:
-            write_jsonl(decisions, sys.stdout.buffer)
-            sys.stdout.flush()
-        else:
-            tmp = output.with_name(output.name + ".partial")
-            with tmp.open("wb") as out:
-                write_jsonl(decisions, out)
-            tmp.replace(output)  # never leave a half-written decisions file
     except OSError as exc:
         raise _fail(f"cannot write decisions: {exc}") from None
-    invalid = decisions["error_field"].is_not_null().sum()
+    finally:
+        if tmp and tmp.exists():
+            tmp.unlink()
     if invalid:
-        typer.echo(f"skillsubsidy: {invalid} of {decisions.height} records invalid", err=True)
+        typer.echo(f"skillsubsidy: {invalid} of {total} records invalid", err=True)
         raise typer.Exit(EXIT_INVALID_RECORDS)
 
 

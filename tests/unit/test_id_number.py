@@ -16,8 +16,15 @@ from skillsubsidy.policy.readers import records_frame
 def errors(ids: list[str]) -> list[str | None]:
     """The error message of a claim that is valid but for its ID."""
     claims = [
-        {"id": str(n), "jurisdiction": "wenzhou", "kind": "pre_job", "claimant": "employer",
-         "district": "330302", "applied_on": "2023-01-01", "person": {"id_number": i}}
+        {
+            "id": str(n),
+            "jurisdiction": "wenzhou",
+            "kind": "pre_job",
+            "claimant": "employer",
+            "district": "330302",
+            "applied_on": "2023-01-01",
+            "person": {"id_number": i},
+        }
         for n, i in enumerate(ids)
     ]
     out = validate(records_frame(claims), {})

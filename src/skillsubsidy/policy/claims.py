@@ -146,6 +146,7 @@ CONDITIONAL_REQUIREMENTS: tuple[tuple[str, pl.Expr, str], ...] = (
     ("training.employment_rate", _kind == "order_training", "required for order training"),
 )
 
+
 def _all_cases(*words: str) -> list[str]:
     """Every upper/lower-case spelling: booleans are read case-insensitively by exact lookup."""
     return ["".join(c) for w in words for c in product(*((ch.lower(), ch.upper()) for ch in w))]
@@ -203,7 +204,11 @@ def _field_problems(field: Field, raw: pl.Expr, value: pl.Expr) -> list[Problem]
         )
         return [problem(~ok, msg)]
     if t == "bool":
-        return [problem(value.is_null(), pl.format("'{}' is not a boolean (true/false, 1/0, 是/否)", raw))]
+        return [
+            problem(
+                value.is_null(), pl.format("'{}' is not a boolean (true/false, 1/0, 是/否)", raw)
+            )
+        ]
     if t == "date":
         return [problem(value.is_null(), pl.format("'{}' is not a date (YYYY-MM-DD)", raw))]
     if t == "level":
@@ -258,7 +263,9 @@ def _id_number_problems(name: str, raw: pl.Expr) -> list[Problem]:
     length = raw.str.len_chars()
     well_formed = (length == 18) & raw.str.contains(r"^\d{17}[\dX]$")
     return [
-        Problem(name, present & (length != 18), pl.format("must be 18 characters (got {})", length)),
+        Problem(
+            name, present & (length != 18), pl.format("must be 18 characters (got {})", length)
+        ),
         Problem(
             name,
             present & ~well_formed,
@@ -269,7 +276,9 @@ def _id_number_problems(name: str, raw: pl.Expr) -> list[Problem]:
             present & birth.is_null(),
             pl.format("birth date {} does not exist", raw.str.slice(6, 8)),
         ),
-        Problem(name, present & (raw.str.slice(17, 1) != expected), pl.lit("check character wrong")),
+        Problem(
+            name, present & (raw.str.slice(17, 1) != expected), pl.lit("check character wrong")
+        ),
     ]
 
 
@@ -322,13 +331,16 @@ def _problems(known_packs: Mapping[str, str]) -> list[Problem]:
     return problems
 
 
-def validate(raw: pl.DataFrame, known_packs: Mapping[str, str]) -> pl.DataFrame:
+def validate(
+    raw: pl.DataFrame, known_packs: Mapping[str, str], earlier_ids: pl.Series | None = None
+) -> pl.DataFrame:
     """Typed columns for every contract field, plus ``_error_field``/``_error_message``.
 
     ``raw`` holds text columns (any subset of FIELD_NAMES; others are ignored; absent values
     null, see readers.py) and may hold ``_pre_error_field``/``_pre_error_message`` found while
     reading (e.g. a JSON line that does not parse). ``known_packs`` maps pack id →
-    jurisdiction for the ``policy`` field.
+    jurisdiction for the ``policy`` field. ``earlier_ids``: ids of earlier batches of the
+    same run (an id must be unique in the whole run).
 
     Cost is what a million records can afford: every field is parsed once; the checks are
     cheap flags over the parsed values; messages are built only for the failing records.
@@ -342,7 +354,13 @@ def validate(raw: pl.DataFrame, known_packs: Mapping[str, str]) -> pl.DataFrame:
         )
     frame = frame.with_columns(pl.col("person.id_number").str.to_uppercase()).with_columns(
         # over the whole batch, before records are set aside
-        (pl.col("id").is_not_null() & ~pl.col("id").is_first_distinct()).alias("_duplicate_id"),
+        (
+            pl.col("id").is_not_null()
+            & (
+                ~pl.col("id").is_first_distinct()
+                | (pl.col("id").is_in(earlier_ids) if earlier_ids is not None else pl.lit(False))
+            )
+        ).alias("_duplicate_id"),
         *(_parse(f, pl.col(f.name)).alias(_PARSED + f.name) for f in FIELDS),
     )
     problems = _problems(known_packs)
@@ -370,7 +388,10 @@ def validate(raw: pl.DataFrame, known_packs: Mapping[str, str]) -> pl.DataFrame:
         message_expr = pl.when(p.bad.fill_null(False)).then(p.message).otherwise(message_expr)
     messages = failing.select(
         "_idx",
-        pl.when(read_error).then(pl.col("_pre_error_field")).otherwise(field_expr).alias("_error_field"),
+        pl.when(read_error)
+        .then(pl.col("_pre_error_field"))
+        .otherwise(field_expr)
+        .alias("_error_field"),
         pl.when(read_error)
         .then(pl.col("_pre_error_message"))
         .otherwise(message_expr)

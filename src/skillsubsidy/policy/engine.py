@@ -10,7 +10,7 @@ Flow (columnar, Polars):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any
@@ -26,7 +26,10 @@ from skillsubsidy.policy.rules import certificate, new_skill_cert, project, trai
 from skillsubsidy.policy.rules.base import (
     Assessment,
     Check,
+    Text,
+    choose,
     const,
+    flat_concat,
     fragment,
     json_text,
     rounded,
@@ -213,14 +216,18 @@ class Engine:
         lf = lf.with_columns(reasons.alias("_reasons"), warnings.alias("_warnings"))
         pre_ok = pl.col("_reasons") == 0
         sel = period.info.selection
-        chosen = (
-            pl.when(pl.col("policy").is_not_null())
-            .then(const(f"按申请指定的 {period.id}（{period.info.title} {period.info.document}）评估，关键日期 "))
-            .otherwise(const(f"适用 {period.id}（{period.info.title} {period.info.document}）：关键日期 "))
+        named = f"{period.id}（{period.info.title} {period.info.document}）"
+        chosen = choose(
+            pl.col("policy").is_not_null(),
+            text(f"按申请指定的 {named} 评估，关键日期 {{}}", pl.col("_key_date")),
+            text(f"适用 {named}：关键日期 {{}}", pl.col("_key_date")),
         )
-        entries = [(pl.lit(True), fragment(pl.concat_str(chosen, pl.col("_key_date").cast(pl.String)), sel.reference))]
+        entries = [(pl.lit(True), fragment(chosen, sel.reference))]
         entries += [
-            (pre_ok & (s.shown if s.shown is not None else pl.lit(True)), fragment(s.text, s.clause))
+            (
+                pre_ok & (s.shown if s.shown is not None else pl.lit(True)),
+                fragment(s.text, s.clause),
+            )
             for s in a.steps
         ]
         entries += [(c.failed, fragment(c.text, c.clause)) for c in [*a.checks, *a.warnings]]
@@ -250,12 +257,21 @@ class Engine:
             pl.lit(json_text(period.funds.reference)).alias("_fund_clause"),
         ).collect()
         fragments = [f for _, f in entries]
+        # only what the texts read travels into the per-mask partitions
+        needed = {
+            name
+            for f in fragments
+            for piece in f.pieces
+            if isinstance(piece, pl.Expr)
+            for name in piece.meta.root_names()
+        }
+        decided = decided.select(*_DECIDED[:-1], "_shown", *sorted(needed - {*_DECIDED, "_shown"}))
         parts = [
             part.lazy().select(
                 *_DECIDED[:-1],
-                pl.concat_str(
-                    [fragments[n] for n in range(len(fragments)) if mask >> n & 1], separator=","
-                ).alias("_explanation"),
+                _joined([f for n, f in enumerate(fragments) if int(mask) >> n & 1]).alias(
+                    "_explanation"
+                ),
             )
             for (mask,), part in decided.partition_by("_shown", as_dict=True).items()
         ]
@@ -263,14 +279,14 @@ class Engine:
 
     def _no_policy(self, frame: pl.DataFrame) -> pl.DataFrame:
         clause = pl.col("jurisdiction").replace_strict(NO_POLICY_CLAUSE, return_dtype=pl.String)
-        message = (
-            pl.when(pl.col("policy").is_not_null())
-            .then(text("关键日期 {} 不在指定政策 {} 的适用期内", pl.col("_key_date"), pl.col("policy")))
-            .otherwise(text("关键日期 {} 时 {} 尚无适用的补贴政策", pl.col("_key_date"), pl.col("jurisdiction")))
+        message = choose(
+            pl.col("policy").is_not_null(),
+            text("关键日期 {} 不在指定政策 {} 的适用期内", pl.col("_key_date"), pl.col("policy")),
+            text(
+                "关键日期 {} 时 {} 尚无适用的补贴政策", pl.col("_key_date"), pl.col("jurisdiction")
+            ),
         )
-        entry = pl.concat_str(
-            pl.lit('{"text":"'), message, pl.lit('","clause":"'), clause, pl.lit('"}')
-        )
+        entry = flat_concat(('{"text":"', *message.pieces, '","clause":"', clause, '"}'))
         return (
             frame.lazy()
             .with_columns(
@@ -311,67 +327,104 @@ class Engine:
         ``fund``, ``reasons`` and ``warnings`` (bit masks, see ``reason_codes``), ``error_field``,
         ``error_message``, and ``line``: the decision as the contract's JSON object.
         """
+        return pl.concat(list(self.decide_batches([raw], history)))
+
+    def decide_batches(
+        self, batches: Iterable[pl.DataFrame], history: pl.DataFrame | None = None
+    ) -> Iterator[pl.DataFrame]:
+        """``decide`` for input arriving in consecutive batches (one file read in chunks), with
+        the decisions yielded batch by batch in input order.
+
+        Everything but the ledger is decided batch by batch, keeping memory to one batch's
+        working set; the ledger then runs once over the compact keys of all batches (a
+        trainee's claims may be in any of them), and each batch's lines are finished.
+        """
         hist = self._history(history)
-        checked = claim_schema.validate(raw, self._pack_jurisdiction)
-        valid = (
-            _derive(
-                checked.lazy().filter(pl.col("_error_field").is_null()),
-                self.catalogue.occupation_aliases,
+        seen_ids: pl.Series | None = None
+        pending: list[tuple[pl.DataFrame, pl.DataFrame]] = []
+        keys: list[pl.DataFrame] = []
+        for raw in batches:
+            checked = claim_schema.validate(raw, self._pack_jurisdiction, seen_ids)
+            ids = raw.get_column("id").drop_nulls() if "id" in raw.columns else None
+            if ids is not None:
+                seen_ids = ids if seen_ids is None else pl.concat([seen_ids, ids])
+            errors = checked.filter(pl.col("_error_field").is_not_null()).select(
+                "_idx", "id", "_error_field", "_error_message"
             )
-            .with_columns(self._period_expr().alias("_period_no"))
-            .collect()
-        )
+            valid = (
+                _derive(
+                    checked.lazy().filter(pl.col("_error_field").is_null()),
+                    self.catalogue.occupation_aliases,
+                )
+                .with_columns(self._period_expr().alias("_period_no"))
+                .collect()
+            )
+            del checked
+            pre = self._pre_decide(valid)
+            keys.append(
+                ledger.ledger_keys(valid)
+                .join(pre.lazy().select("_idx", "_period_no", "_pre_ok", "_first_only"), on="_idx")
+                .collect()
+            )
+            del valid
+            pending.append((errors, pre))
+        findings = self._ledger(pl.concat(keys) if keys else None, hist)
+        del keys
+        while pending:
+            errors, pre = pending.pop(0)
+            yield self._assemble(errors, pre, findings)
+
+    def _pre_decide(self, valid: pl.DataFrame) -> pl.DataFrame:
+        """Every check but the ledger's, per (pack period, kind)."""
         decided = [self._no_policy(valid.filter(pl.col("_period_no").is_null()))]
         with_policy = valid.filter(pl.col("_period_no").is_not_null())
         for (period_no, kind), group in with_policy.partition_by(
             ["_period_no", "kind"], as_dict=True
         ).items():
             decided.append(self._decide_group(group, int(period_no), str(kind)))
-        frame = pl.concat(decided, how="vertical_relaxed")
-        frame = self._apply_ledger(frame, valid, hist)
-        return self._assemble(checked, frame)
+        return pl.concat(decided, how="vertical_relaxed")
 
-    def _apply_ledger(
-        self, frame: pl.DataFrame, valid: pl.DataFrame, hist: pl.DataFrame | None
-    ) -> pl.DataFrame:
-        batch, earlier = ledger.candidates(valid, hist)
-        if batch.height == 0:
-            return frame
-        keys = (
-            ledger.ledger_keys(batch)
-            .join(frame.lazy().select("_idx", "_period_no", "_pre_ok", "_first_only"), on="_idx")
-            .collect()
+    def _ledger(self, keys: pl.DataFrame | None, hist: pl.DataFrame | None) -> pl.DataFrame:
+        """Ledger findings: ``_idx``, ``_ledger_bits`` (reasons mask), ``_ledger_text``."""
+        empty = pl.DataFrame(
+            schema={"_idx": pl.UInt32, "_ledger_bits": pl.UInt32, "_ledger_text": pl.String}
         )
+        if keys is None:
+            return empty
+        batch, earlier = ledger.candidates(keys, hist)
+        if batch.height == 0:
+            return empty
         rules_of = {no: p.conditions.ledger for no, p in enumerate(self.periods)}
         first_ref = {
             no: p.kinds["new_skill_cert"].first_certificate_only.reference
             for no, p in enumerate(self.periods)
             if "new_skill_cert" in p.kinds
         }
-        findings = ledger.scan(keys, earlier, rules_of, first_ref)
-        if not findings:
-            return frame
-        found = pl.DataFrame(
+        findings = ledger.scan(batch, earlier, rules_of, first_ref)
+        return pl.DataFrame(
             {
                 "_idx": pl.Series(list(findings), dtype=pl.UInt32),
                 "_ledger_bits": pl.Series(
                     [sum(REASON_BIT[r] for r, _, _ in f) for f in findings.values()],
                     dtype=pl.UInt32,
                 ),
-                "_ledger_text": [
-                    ",".join(
-                        '{"text":"%s","clause":"%s"}' % (json_text(t), json_text(c)) for _, t, c in f
-                    )
-                    for f in findings.values()
-                ],
+                "_ledger_text": pl.Series(
+                    [
+                        ",".join(orjson.dumps({"text": t, "clause": c}).decode() for _, t, c in f)
+                        for f in findings.values()
+                    ],
+                    dtype=pl.String,
+                ),
             }
         )
-        return frame.join(found, on="_idx", how="left").with_columns(
+
+    def _assemble(
+        self, errors: pl.DataFrame, pre: pl.DataFrame, findings: pl.DataFrame
+    ) -> pl.DataFrame:
+        """Final decisions of one batch in input order, each with its JSON line."""
+        decided = pre.join(findings, on="_idx", how="left").with_columns(
             (pl.col("_reasons") | pl.col("_ledger_bits").fill_null(0)).alias("_reasons")
         )
-
-    def _assemble(self, checked: pl.DataFrame, decided: pl.DataFrame) -> pl.DataFrame:
-        """Final decisions in input order, each with its JSON line."""
         eligible = pl.col("_reasons") == 0
         payee_name = pl.col("claimant").replace_strict(
             {k: json_text(v) for k, v in CLAIMANT_NAMES.items()}, return_dtype=pl.String
@@ -391,16 +444,14 @@ class Engine:
                 pl.lit('"}'),
             )
         )
-        if "_ledger_text" not in decided.columns:
-            decided = decided.with_columns(pl.lit(None, dtype=pl.String).alias("_ledger_text"))
-        ok = decided.lazy().with_columns(
+        finished = decided.lazy().with_columns(
             eligible.alias("eligible"),
             pl.when(eligible)
             .then(rounded(pl.col("_amount")))
             .otherwise(pl.lit(Decimal("0.00")).cast(pl.Decimal(38, 2)))
             .alias("amount"),
         )
-        ok = ok.select(
+        ok = finished.select(
             "_idx",
             "id",
             pl.col("_policy").alias("policy"),
@@ -414,7 +465,7 @@ class Engine:
             pl.lit(None, dtype=pl.String).alias("error_message"),
             _json_line(decided["_reasons"], decided["_warnings"], conclusion).alias("line"),
         ).collect()
-        bad = checked.filter(pl.col("_error_field").is_not_null()).select(
+        bad = errors.select(
             "_idx",
             "id",
             pl.lit(None, dtype=pl.String).alias("policy"),
@@ -437,7 +488,18 @@ class Engine:
             .struct.json_encode()
             .alias("line")
         )
-        return pl.concat([ok, bad]).sort("_idx")
+        result: pl.DataFrame = pl.concat([ok, bad]).sort("_idx")
+        return result
+
+
+def _joined(fragments: Sequence[Text]) -> pl.Expr:
+    """Explanation entries, comma-separated, as one flat concatenation."""
+    pieces: list[str | pl.Expr] = []
+    for n, f in enumerate(fragments):
+        if n:
+            pieces.append(",")
+        pieces += f.pieces
+    return flat_concat(pieces)
 
 
 def _bits(flags: Iterable[tuple[pl.Expr, int]]) -> pl.Expr:

@@ -45,7 +45,6 @@ def ledger_keys(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     )
     return frame.lazy().select(
         "_idx",
-        *(["_who"] if "_who" in frame.lazy().collect_schema() else []),
         "jurisdiction",
         pl.col("person.id_number").alias("_pid"),
         "applied_on",
@@ -102,32 +101,45 @@ class _Row(NamedTuple):
 
 
 _ROW_COLUMNS = (
-    "_who", "_phase", "_idx", "kind", "_year", "_dup_key", "_dup_checked", "_ent_year",
-    "_course", "_school_cert", "_period_no", "_pre_ok", "_first_only",
+    "_who",
+    "_phase",
+    "_idx",
+    "kind",
+    "_year",
+    "_dup_key",
+    "_dup_checked",
+    "_ent_year",
+    "_course",
+    "_school_cert",
+    "_period_no",
+    "_pre_ok",
+    "_first_only",
 )
 
 
-def _who(frame: pl.DataFrame, id_number: str) -> pl.Series:
+def _who(frame: pl.DataFrame) -> pl.Series:
     """A trainee's key: jurisdiction and ID number, hashed (only to find candidates fast; the
     scan itself compares the real values through the sort)."""
     return frame.select(
-        pl.concat_str("jurisdiction", id_number, separator="|").hash().alias("_who")
+        pl.concat_str("jurisdiction", "_pid", separator="|").hash().alias("_who")
     ).to_series()
 
 
 def candidates(
     batch: pl.DataFrame, history: pl.DataFrame | None
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """The batch claims (validated) and history claims (``ledger_keys``) of trainees with more
-    than one claim: nobody else can fail a ledger check."""
-    who = _who(batch, "person.id_number")
-    hist_who = _who(history, "_pid") if history is not None and history.height else None
+    """The batch and history claims (``ledger_keys`` frames) of trainees with more than one
+    claim: nobody else can fail a ledger check."""
+    who = _who(batch)
+    hist_who = _who(history) if history is not None and history.height else None
     everyone = pl.concat([who, hist_who]) if hist_who is not None else who
     repeated = everyone.filter(everyone.is_duplicated()).unique()
     batch = batch.with_columns(who.alias("_who")).filter(pl.col("_who").is_in(repeated))
     if hist_who is None or history is None:
         return batch, None
-    history = history.with_columns(hist_who.alias("_who")).filter(pl.col("_who").is_in(batch["_who"].unique()))
+    history = history.with_columns(hist_who.alias("_who")).filter(
+        pl.col("_who").is_in(batch["_who"].unique())
+    )
     return batch, history
 
 
@@ -168,7 +180,9 @@ def scan(
         if row.phase == 0:
             trainee.grant(row)
             continue
-        found = _check(row, trainee, rules_of.get(row.period_no) if row.period_no is not None else None)
+        found = _check(
+            row, trainee, rules_of.get(row.period_no) if row.period_no is not None else None
+        )
         if row.first_only and trainee.new_skill_certs:
             found.append(
                 (

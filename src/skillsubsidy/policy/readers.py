@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,56 @@ _BOM = b"\xef\xbb\xbf"
 
 class InputFileError(ValueError):
     """The file as a whole cannot be read (missing, empty, not UTF-8, malformed)."""
+
+
+def read_claim_batches(path: Path, rows: int = 250_000) -> Iterator[pl.DataFrame]:
+    """``read_claims`` in consecutive batches of about ``rows`` records (CSV is read lazily,
+    so a large file is never held whole); ``_idx`` counts across batches."""
+    if path.suffix.lower() != ".csv":
+        yield from read_claims(path).iter_slices(rows)
+        return
+    _check_not_empty(path)
+    scan = pl.scan_csv(path, infer_schema=False, has_header=True)
+    try:
+        names = scan.collect_schema().names()
+    except (pl.exceptions.PolarsError, ValueError, OSError) as exc:
+        raise _csv_error(path, exc) from exc
+    _check_header(names, str(path))
+    scan = scan.select([c for c in names if c in _KNOWN]).with_row_index("_idx")
+    produced = 0
+    try:
+        for batch in scan.collect_batches(chunk_size=rows):
+            produced += batch.height
+            yield batch.rechunk()  # one contiguous chunk per column: much faster to work on
+    except (pl.exceptions.PolarsError, ValueError) as exc:
+        raise _csv_error(path, exc) from exc
+    if produced == 0:
+        raise InputFileError(f"{path}: no records in the file")
+
+
+def _check_not_empty(path: Path) -> None:
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if not head.removeprefix(_BOM).strip():
+        raise InputFileError(f"{path}: the file is empty: no claims to evaluate")
+
+
+def _csv_error(path: Path, exc: Exception) -> InputFileError:
+    if "utf-8" in str(exc).lower():
+        try:
+            _utf8(path.read_bytes().removeprefix(_BOM), str(path))
+        except InputFileError as named:
+            return named
+    return InputFileError(f"{path}: not a readable CSV file: {exc}")
+
+
+def _check_header(names: list[str], name: str) -> None:
+    duplicated = {c for c in names if c.endswith("_duplicated_0")}
+    if duplicated:
+        raise InputFileError(f"{name}: repeated column(s) in the header: {sorted(duplicated)}")
 
 
 def read_claims(path: Path) -> pl.DataFrame:
@@ -143,9 +193,7 @@ def read_csv(data: bytes, name: str) -> pl.DataFrame:
         if "utf-8" in str(exc).lower():
             _utf8(data, name)  # raises, naming the line of the first bad byte
         raise InputFileError(f"{name}: not a readable CSV file: {exc}") from exc
-    duplicated = {c for c in frame.columns if c.endswith("_duplicated_0")}
-    if duplicated:
-        raise InputFileError(f"{name}: repeated column(s) in the header: {sorted(duplicated)}")
+    _check_header(frame.columns, name)
     keep = [c for c in frame.columns if c in _KNOWN]
     return frame.select(keep).with_row_index("_idx")
 

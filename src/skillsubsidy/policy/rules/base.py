@@ -8,7 +8,7 @@ the clause it rests on; the engine turns them into ``reasons`` and ``explanation
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -25,7 +25,7 @@ class Check:
 
     reason: str
     failed: pl.Expr
-    text: pl.Expr
+    text: Text
     clause: str
 
 
@@ -33,7 +33,7 @@ class Check:
 class Step:
     """One step of the amount, shown when ``shown`` holds (default: always)."""
 
-    text: pl.Expr
+    text: Text
     clause: str
     shown: pl.Expr | None = None
 
@@ -111,44 +111,106 @@ def escaped(expr: pl.Expr) -> pl.Expr:
     )
 
 
-def text(template: str, *args: pl.Expr) -> pl.Expr:
+@dataclass(frozen=True)
+class Text:
+    """An explanation text as pieces: literal strings (already JSON-escaped) and expressions.
+
+    Kept apart until the explanation of a group of claims is put together, so that all its
+    entries become one flat ``concat_str`` (no nested intermediate strings).
+    """
+
+    pieces: tuple[str | pl.Expr, ...]
+
+    def expr(self) -> pl.Expr:
+        return flat_concat(self.pieces)
+
+
+def flat_concat(pieces: Iterable[str | pl.Expr]) -> pl.Expr:
+    """One ``concat_str`` of the pieces, adjacent literals merged."""
+    merged: list[str | pl.Expr] = []
+    for piece in pieces:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        elif not (isinstance(piece, str) and not piece):
+            merged.append(piece)
+    exprs = [pl.lit(p, dtype=pl.String) if isinstance(p, str) else p for p in merged]
+    if not exprs:
+        return pl.lit("", dtype=pl.String)
+    return exprs[0] if len(exprs) == 1 else pl.concat_str(exprs)
+
+
+def text(template: str, *args: pl.Expr | Text) -> Text:
     """Explanation text (JSON-escaped); ``{}`` marks an argument; absent values show as —."""
     parts = json_text(template).split("{}")
     if len(parts) != len(args) + 1:
         raise ValueError(f"{template!r} takes {len(parts) - 1} arguments, got {len(args)}")
-    pieces: list[pl.Expr] = [pl.lit(parts[0])]
+    pieces: list[str | pl.Expr] = [parts[0]]
     for arg, part in zip(args, parts[1:], strict=True):
-        value = arg.cast(pl.String)
-        if arg.meta.output_name(raise_if_undetermined=False) in _SAFE:
-            pieces.append(value.fill_null("—"))
+        if isinstance(arg, Text):
+            pieces += arg.pieces
         else:
-            pieces.append(escaped(value).fill_null("—"))
-        pieces.append(pl.lit(part))
-    return pl.concat_str(pieces)
+            value = arg.cast(pl.String)
+            if arg.meta.output_name(raise_if_undetermined=False) not in _SAFE:
+                value = escaped(value)
+            pieces.append(value.fill_null("—"))
+        pieces.append(part)
+    return Text(tuple(pieces))
 
 
 # columns whose text needs no escaping (validated codes, numbers, dates)
 _SAFE = frozenset(
-    {"_age", "_age_on", "_key_date", "applied_on", "certificate.issued_on", "training.starts_on",
-     "training.filed_on", "training.hours", "training.days", "employer.hired_on", "_training_began",
-     "claimant", "_route", "certificate.type", "training.course", "jurisdiction", "policy"}
+    {
+        "_age",
+        "_age_on",
+        "_key_date",
+        "applied_on",
+        "certificate.issued_on",
+        "training.starts_on",
+        "training.filed_on",
+        "training.hours",
+        "training.days",
+        "employer.hired_on",
+        "_training_began",
+        "claimant",
+        "_route",
+        "certificate.type",
+        "training.course",
+        "jurisdiction",
+        "policy",
+        "category",
+        "_amount",
+        "_standard",
+        "_base",
+        "_level",
+        "certificate.level",
+        "_fund",
+        "training.employment_rate",
+        "apprentice.fee",
+        "apprentice.allowance_paid",
+    }
 )
 
 
-def const(value: str) -> pl.Expr:
-    """A fixed explanation text (JSON-escaped)."""
-    return pl.lit(json_text(value), dtype=pl.String)
+def const(value: str) -> Text:
+    """A fixed explanation text."""
+    return Text((json_text(value),))
 
 
-def fragment(text_expr: pl.Expr, clause: str) -> pl.Expr:
+def choose(condition: pl.Expr, then: Text, otherwise: Text) -> Text:
+    """One of two texts, row by row."""
+    return Text((pl.when(condition).then(then.expr()).otherwise(otherwise.expr()),))
+
+
+def fragment(body: Text, clause: str) -> Text:
     """One explanation entry as a JSON object."""
-    return pl.concat_str(
-        [
-            pl.lit('{"text":"'),
-            text_expr,
-            pl.lit('","clause":' + json.dumps(clause, ensure_ascii=False) + "}"),
-        ]
+    return Text(
+        ('{"text":"', *body.pieces, '","clause":' + json.dumps(clause, ensure_ascii=False) + "}")
     )
+
+
+def number(expr: pl.Expr) -> pl.Expr:
+    """A quantity as people write it: ``40``, ``7.5`` (not ``40.000000``)."""
+    return rounded(expr).cast(pl.String).str.replace(r"\.?0+$", "")
 
 
 def min_money(a: pl.Expr, b: pl.Expr) -> pl.Expr:

@@ -78,7 +78,7 @@ def certificate_standard(rule: CertificateRule) -> Assessment:
     standard = pl.when(VOCATIONAL).then(vocational).when(SPECIAL_ABILITY).then(special)
     factor = money(rule.shortage.factor)
     categorised = bool(rule.categories.lists)
-    label = pl.col("category") + const("类 ") if categorised else const("")
+    label = text("{}类 ", pl.col("category")) if categorised else const("")
     steps = [
         Step(
             text("{}：{}类职业（工种）", OCC, pl.col("category")),

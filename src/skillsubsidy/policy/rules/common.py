@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from skillsubsidy.policy.conditions import any_of, compile_condition
-from skillsubsidy.policy.rules.base import Check, Step, const, flag, text
+from skillsubsidy.policy.rules.base import Check, Step, choose, const, flag, text
 from skillsubsidy.policy.schema import AgeRule, DeadlineRule, FilingRule, Funds, Residency
 from skillsubsidy.policy.vocabulary import CLAIMANT_NAMES, DISTRICT_NAMES
 
@@ -34,7 +34,7 @@ def age_limits(rule: AgeRule) -> tuple[list[Check], list[Step]]:
     beyond_ok = (
         compile_condition(rule.beyond_maximum_if) if rule.beyond_maximum_if else pl.lit(False)
     )
-    sex = pl.when(male).then(const("男性")).otherwise(const("女性"))
+    sex = choose(male, const("男性"), const("女性"))
     old = Check(
         "age_out_of_range",
         over & ~beyond_ok,
@@ -101,9 +101,11 @@ def training_filing(rule: FilingRule | None) -> tuple[list[Check], list[Check]]:
     not_filed = Check(
         "training_not_filed",
         required & (filed.is_null() | after_start),
-        pl.when(filed.is_null())
-        .then(const("培训班未备案（缺少备案日期），不得享受培训补贴"))
-        .otherwise(text("培训班 {} 开班，{} 才备案，不符合先备案、后开班", starts, filed)),
+        choose(
+            filed.is_null(),
+            const("培训班未备案（缺少备案日期），不得享受培训补贴"),
+            text("培训班 {} 开班，{} 才备案，不符合先备案、后开班", starts, filed),
+        ),
         rule.reference,
     )
     warnings = []
@@ -176,7 +178,7 @@ def fund_routing(funds: Funds) -> tuple[pl.Expr, pl.Expr]:
         match = pl.all_horizontal(parts)
         value = pl.col(route.source) if route.source else pl.lit(route.code, dtype=pl.String)
         fund = pl.when(match).then(value).otherwise(fund)
-        label = pl.when(match).then(const(route.label)).otherwise(label)
+        label = pl.when(match).then(const(route.label).expr()).otherwise(label)
     fund = pl.coalesce(fund, pl.col("district"))
     if funds.merge:
         fund = fund.replace(funds.merge)

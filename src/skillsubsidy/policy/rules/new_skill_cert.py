@@ -10,6 +10,7 @@ from skillsubsidy.policy.rules.base import (
     Assessment,
     Check,
     Step,
+    choose,
     const,
     flag,
     level_name,
@@ -54,9 +55,11 @@ def assess(rule: NewSkillCertRule) -> Assessment:
             Check(
                 "not_offered",
                 amount.is_null(),
-                pl.when(special_op)
-                .then(const("特种作业操作证复审不属于新增取证补贴"))
-                .otherwise(text("{} 证书不在取证补贴范围", level_name(LEVEL))),
+                choose(
+                    special_op,
+                    const("特种作业操作证复审不属于新增取证补贴"),
+                    text("{} 证书不在取证补贴范围", level_name(LEVEL)),
+                ),
                 a.reference,
             ),
             Check(

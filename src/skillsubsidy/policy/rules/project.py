@@ -10,6 +10,7 @@ from skillsubsidy.policy.rules.base import (
     Assessment,
     Check,
     Step,
+    choose,
     const,
     flag,
     min_money,
@@ -46,9 +47,11 @@ def _by_type(name: str, t: ProjectType) -> tuple[pl.Expr | None, list[Step]]:
             .otherwise(money(t.flat))
         )
         step = Step(
-            pl.when(RENEWAL)
-            .then(const(f"{t.label}复审培训：{plain(t.renewal or t.flat)} 元/人"))
-            .otherwise(const(f"{t.label}（新证）：{plain(t.flat)} 元/人")),
+            choose(
+                RENEWAL,
+                const(f"{t.label}复审培训：{plain(t.renewal or t.flat)} 元/人"),
+                const(f"{t.label}（新证）：{plain(t.flat)} 元/人"),
+            ),
             t.reference,
             shown=mine,
         )
