@@ -139,9 +139,10 @@ def _derive(frame: pl.LazyFrame, aliases: Mapping[str, str]) -> pl.LazyFrame:
         age_on.alias("_age_on"),
         age.alias("_age"),
         key_date.alias("_key_date"),
-        occupation.replace(dict(aliases)).alias("_occupation")
-        if aliases
-        else occupation.alias("_occupation"),
+        # categorical: the rules look occupations up in their lists many times per claim
+        (occupation.replace(dict(aliases)) if aliases else occupation)
+        .cast(pl.Categorical)
+        .alias("_occupation"),
         pl.when(pl.col("certificate.type") == "special_ability")
         .then(pl.col("certificate.level").fill_null(5))
         .otherwise(pl.col("certificate.level"))
@@ -276,6 +277,36 @@ class Engine:
             for (mask,), part in decided.partition_by("_shown", as_dict=True).items()
         ]
         return pl.concat(pl.collect_all(parts))
+
+    def amounts(self, frame: pl.DataFrame, period_no: int, kind: str) -> pl.DataFrame:
+        """The rule alone — amount and reasons, no explanation — for claims already derived
+        (for simulations and the benchmark): ``_idx``, ``_reasons`` (mask), ``_amount``."""
+        a = self.plan(period_no, kind).assessment
+        lf = frame.lazy()
+        for name, expr in a.columns.items():
+            lf = lf.with_columns(expr.alias(name))
+        reasons = _bits((c.failed, REASON_BIT[c.reason]) for c in a.checks)
+        return lf.select(
+            "_idx",
+            reasons.alias("_reasons"),
+            pl.when(reasons == 0)
+            .then(a.amount)
+            .otherwise(pl.lit(0))
+            .cast(claim_schema.MONEY)
+            .alias("_amount"),
+        ).collect()
+
+    def derived(self, raw: pl.DataFrame) -> pl.DataFrame:
+        """Valid claims of a text frame with the facts the rules read and ``_period_no``."""
+        checked = claim_schema.validate(raw, self._pack_jurisdiction)
+        return (
+            _derive(
+                checked.lazy().filter(pl.col("_error_field").is_null()),
+                self.catalogue.occupation_aliases,
+            )
+            .with_columns(self._period_expr().alias("_period_no"))
+            .collect()
+        )
 
     def _no_policy(self, frame: pl.DataFrame) -> pl.DataFrame:
         clause = pl.col("jurisdiction").replace_strict(NO_POLICY_CLAUSE, return_dtype=pl.String)

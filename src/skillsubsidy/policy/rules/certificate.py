@@ -23,6 +23,7 @@ from skillsubsidy.policy.rules.base import (
     percent,
     plain,
     text,
+    times,
     yuan,
 )
 from skillsubsidy.policy.rules.common import offered_to, residency
@@ -42,11 +43,25 @@ STANDARD = pl.col("_standard")
 BASE = pl.col("_base")
 
 
-def occupation_category(rule: CertificateRule) -> pl.Expr:
-    """附件1: the category (A/B/C/D) of a vocational certificate's occupation."""
-    table = {occ: cat for cat, occs in rule.categories.lists.items() for occ in occs}
+def _category_numbers(rule: CertificateRule) -> dict[str, int]:
+    return {cat: n for n, cat in enumerate(rule.standards.vocational)}
+
+
+def occupation_category_no(rule: CertificateRule) -> pl.Expr:
+    """附件1: the category of a vocational certificate's occupation, as its number in the
+    standards table (a number, so that the standard is an integer-keyed lookup)."""
+    numbers = _category_numbers(rule)
+    table = {occ: numbers[cat] for cat, occs in rule.categories.lists.items() for occ in occs}
     return pl.when(VOCATIONAL).then(
-        OCC.replace_strict(table, default=rule.categories.default, return_dtype=pl.String)
+        OCC.replace_strict(table, default=numbers[rule.categories.default], return_dtype=pl.Int32)
+    )
+
+
+def occupation_category(rule: CertificateRule) -> pl.Expr:
+    """The category's name (A/B/C/D) from its number."""
+    numbers = _category_numbers(rule)
+    return pl.col("_category_no").replace_strict(
+        list(numbers.values()), list(numbers), default=None, return_dtype=pl.String
     )
 
 
@@ -56,24 +71,25 @@ def in_shortage_list(rule: CertificateRule) -> pl.Expr:
     s = rule.shortage
     if s.source == "claim":
         return VOCATIONAL & flag("certificate.in_shortage_list")
-    highest = OCC.replace_strict(
-        {k: v[0] for k, v in s.list.items()}, default=None, return_dtype=pl.Int32
+    # one lookup of the level range, packed as highest × 10 + lowest
+    packed = OCC.replace_strict(
+        {k: v[0] * 10 + v[1] for k, v in s.list.items()}, default=None, return_dtype=pl.Int32
     )
-    lowest = OCC.replace_strict(
-        {k: v[1] for k, v in s.list.items()}, default=None, return_dtype=pl.Int32
-    )
+    highest, lowest = packed // 10, packed % 10
     return (VOCATIONAL & (highest >= LEVEL) & (lowest <= LEVEL)).fill_null(False)
 
 
 def certificate_standard(rule: CertificateRule) -> Assessment:
     """The catalogue standard with the shortage uplift: column ``_base``."""
     std = rule.standards
+    # one integer key per (category, level): category number × 10 + level
+    numbers = _category_numbers(rule)
     voc_table = {
-        f"{cat}{level}": amount
+        numbers[cat] * 10 + level: amount
         for cat, levels in std.vocational.items()
         for level, amount in levels.items()
     }
-    vocational = lookup(pl.concat_str(pl.col("category"), LEVEL.cast(pl.String)), voc_table)
+    vocational = lookup(pl.col("_category_no") * 10 + LEVEL, voc_table)
     special = lookup(LEVEL, dict(std.special_ability))
     standard = pl.when(VOCATIONAL).then(vocational).when(SPECIAL_ABILITY).then(special)
     factor = money(rule.shortage.factor)
@@ -117,6 +133,7 @@ def certificate_standard(rule: CertificateRule) -> Assessment:
         steps=steps,
         checks=[not_a_certificate],
         columns={
+            "_category_no": occupation_category_no(rule),
             "category": occupation_category(rule),
             "shortage": in_shortage_list(rule),
             "_standard": standard,
@@ -132,14 +149,15 @@ def _claim_route(claimant: str, route: str | None) -> pl.Expr:
 
 def assess(rule: CertificateRule) -> Assessment:
     result = certificate_standard(rule)
-    ratio: pl.Expr = pl.lit(None).cast(pl.Decimal(38, 6))
+    # the amount by claimant and route: the base × that route's ratio
+    ratioed: pl.Expr = pl.lit(None).cast(pl.Decimal(38, 6))
     offered: list[pl.Expr] = []
     for claimant, spec in rule.claimants.items():
         if isinstance(spec, IndividualClaim):
             for route, r in spec.routes.items():
                 match = _claim_route(claimant, route)
                 offered.append(match)
-                ratio = pl.when(match).then(money(r.ratio)).otherwise(ratio)
+                ratioed = pl.when(match).then(times(BASE, r.ratio)).otherwise(ratioed)
                 result.steps.append(
                     Step(
                         text(
@@ -154,7 +172,7 @@ def assess(rule: CertificateRule) -> Assessment:
         result.extend(_organisation(rule, claimant, spec))
         match = _claim_route(claimant, None)
         offered.append(match)
-        ratio = pl.when(match).then(money(spec.ratio)).otherwise(ratio)
+        ratioed = pl.when(match).then(times(BASE, spec.ratio)).otherwise(ratioed)
     result.checks.append(
         Check(
             "not_offered",
@@ -175,7 +193,6 @@ def assess(rule: CertificateRule) -> Assessment:
                 rule.skill_upgrade_exclusion.reference,
             )
         )
-    ratioed = BASE * ratio
     amount = ratioed
     for claimant, spec in rule.claimants.items():
         if isinstance(spec, OrganisationClaim) and spec.hours:
@@ -195,7 +212,7 @@ def _organisation(rule: CertificateRule, claimant: str, spec: OrganisationClaim)
         Step(
             text(
                 f"{spec.label}，按标准的 {percent(spec.ratio)} 补贴：{{}} 元",
-                yuan(BASE * money(spec.ratio)),
+                yuan(times(BASE, spec.ratio)),
             ),
             spec.reference,
             shown=mine,
@@ -272,8 +289,8 @@ def _with_hours(spec: OrganisationClaim) -> pl.Expr:
     extra_hours = max_money(
         pl.col("training.hours").fill_null(0) - minimum.cast(pl.Decimal(38, 6)), money(0)
     )
-    base = BASE * money(spec.ratio)
-    topped = min_money(base + extra_hours * money(h.extra_per_hour), base * money(h.cap_multiple))
+    base = times(BASE, spec.ratio)
+    topped = min_money(base + times(extra_hours, h.extra_per_hour), times(base, h.cap_multiple))
     return pl.when(VOCATIONAL).then(topped).otherwise(base)
 
 

@@ -18,6 +18,7 @@ from skillsubsidy.policy.rules.base import (
     percent,
     plain,
     text,
+    times,
     yuan,
 )
 from skillsubsidy.policy.rules.common import residency
@@ -34,7 +35,7 @@ TRAINING_BEGAN = pl.col("_training_began")
 
 
 def _hourly(per_hour: object, cap: object) -> pl.Expr:
-    return min_money(HOURS * money(str(per_hour)), money(str(cap)))
+    return min_money(times(HOURS, str(per_hour)), money(str(cap)))
 
 
 def _by_type(name: str, t: ProjectType) -> tuple[pl.Expr | None, list[Step]]:
@@ -112,13 +113,13 @@ def _by_claimant(name: str, r: ProjectClaimantRate) -> Assessment:
                 text(
                     f"{u.training_began_by:%Y}年底前开始的培训，企业属（{u.if_}），"
                     f"上浮 {percent(u.factor - 1)}：{{}} 元",
-                    yuan(amount * money(u.factor)),
+                    yuan(times(amount, u.factor)),
                 ),
                 u.reference,
                 shown=mine & applies,
             )
         )
-        amount = pl.when(applies).then(amount * money(u.factor)).otherwise(amount)
+        amount = pl.when(applies).then(times(amount, u.factor)).otherwise(amount)
     return Assessment(amount=pl.when(mine).then(amount), steps=steps, checks=checks)
 
 

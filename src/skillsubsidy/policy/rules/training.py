@@ -19,6 +19,7 @@ from skillsubsidy.policy.rules.base import (
     percent,
     plain,
     text,
+    times,
     yuan,
 )
 from skillsubsidy.policy.rules.common import offered_to
@@ -95,11 +96,11 @@ def assess_apprenticeship(rule: ApprenticeshipRule) -> Assessment:
         standard = (
             pl.when(fee <= money(e.full_below))
             .then(fee)
-            .otherwise(min_money(max_money(fee * money(e.share), money(e.floor)), money(e.cap)))
+            .otherwise(min_money(max_money(times(fee, e.share), money(e.floor)), money(e.cap)))
         )
         cert = flag("apprentice.vocational_cert")
         emp_amount = (
-            pl.when(cert).then(standard).otherwise(standard * money(e.without_vocational_cert))
+            pl.when(cert).then(standard).otherwise(times(standard, e.without_vocational_cert))
         )
         result.steps += [
             Step(
@@ -129,7 +130,7 @@ def assess_apprenticeship(rule: ApprenticeshipRule) -> Assessment:
             applies = compile_condition(u.if_) & (
                 pl.col("_training_began") <= pl.lit(u.training_began_by)
             )
-            cap = pl.when(applies).then(money(e.cap) * money(u.factor)).otherwise(cap)
+            cap = pl.when(applies).then(money(e.cap * u.factor)).otherwise(cap)
             result.steps.append(
                 Step(
                     text(
@@ -209,7 +210,7 @@ def assess_entrepreneurship(rule: EntrepreneurshipRule) -> Assessment:
         {k: v for k, v in rule.courses.items()}, default=None, return_dtype=pl.Decimal(38, 6)
     )
     started = flag("business_started_within_6_months")
-    amount = pl.when(started).then(standard).otherwise(standard * money(rule.not_started_ratio))
+    amount = pl.when(started).then(standard).otherwise(times(standard, rule.not_started_ratio))
     return Assessment(
         amount=amount,
         steps=[
@@ -256,7 +257,7 @@ def assess_order_training(rule: OrderTrainingRule) -> Assessment:
     first = pl.when(rule.first_days >= DAYS).then(DAYS).otherwise(rule.first_days)
     later = max_money(DAYS - rule.first_days, money(0))
     amount = min_money(
-        first * money(rule.first_rate) + later * money(rule.later_rate), money(rule.cap)
+        times(first, rule.first_rate) + times(later, rule.later_rate), money(rule.cap)
     )
     rate = pl.col("training.employment_rate")
     return Assessment(
