@@ -25,6 +25,7 @@ from skillsubsidy.policy.vocabulary import (
 )
 
 MONEY = pl.Decimal(38, 6)
+DUPLICATE_ID = "duplicate id in this batch"
 
 
 @dataclass(frozen=True)
@@ -326,21 +327,18 @@ def _problems(known_packs: Mapping[str, str]) -> list[Problem]:
             pl.lit("a special-ability certificate is level 5 (初级) or 3 (高级)"),
         ),
         # ids must be unique in a batch: the later copies are the errors
-        Problem("id", pl.col("_duplicate_id"), pl.lit("duplicate id in this batch")),
+        Problem("id", pl.col("_duplicate_id"), pl.lit(DUPLICATE_ID)),
     ]
     return problems
 
 
-def validate(
-    raw: pl.DataFrame, known_packs: Mapping[str, str], earlier_ids: pl.Series | None = None
-) -> pl.DataFrame:
+def validate(raw: pl.DataFrame, known_packs: Mapping[str, str]) -> pl.DataFrame:
     """Typed columns for every contract field, plus ``_error_field``/``_error_message``.
 
     ``raw`` holds text columns (any subset of FIELD_NAMES; others are ignored; absent values
     null, see readers.py) and may hold ``_pre_error_field``/``_pre_error_message`` found while
     reading (e.g. a JSON line that does not parse). ``known_packs`` maps pack id →
-    jurisdiction for the ``policy`` field. ``earlier_ids``: ids of earlier batches of the
-    same run (an id must be unique in the whole run).
+    jurisdiction for the ``policy`` field.
 
     Cost is what a million records can afford: every field is parsed once; the checks are
     cheap flags over the parsed values; messages are built only for the failing records.
@@ -354,13 +352,7 @@ def validate(
         )
     frame = frame.with_columns(pl.col("person.id_number").str.to_uppercase()).with_columns(
         # over the whole batch, before records are set aside
-        (
-            pl.col("id").is_not_null()
-            & (
-                ~pl.col("id").is_first_distinct()
-                | (pl.col("id").is_in(earlier_ids) if earlier_ids is not None else pl.lit(False))
-            )
-        ).alias("_duplicate_id"),
+        (pl.col("id").is_not_null() & ~pl.col("id").is_first_distinct()).alias("_duplicate_id"),
         *(_parse(f, pl.col(f.name)).alias(_PARSED + f.name) for f in FIELDS),
     )
     problems = _problems(known_packs)

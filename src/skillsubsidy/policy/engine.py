@@ -267,6 +267,12 @@ class Engine:
             for name in piece.meta.root_names()
         }
         decided = decided.select(*_DECIDED[:-1], "_shown", *sorted(needed - {*_DECIDED, "_shown"}))
+        # common masks get a part each; the many rare ones share one part where every entry
+        # is tested row by row (a part costs a query plan; a tested entry costs a pass)
+        counts = decided.group_by("_shown").len().sort("len", descending=True)
+        common = counts.filter(pl.col("len") >= max(_COMMON_MASK_ROWS, decided.height // 100))
+        common_masks = common["_shown"].head(_MAX_MASK_PARTS).to_list()
+        is_common = pl.col("_shown").is_in(common_masks)
         parts = [
             part.lazy().select(
                 *_DECIDED[:-1],
@@ -274,8 +280,21 @@ class Engine:
                     "_explanation"
                 ),
             )
-            for (mask,), part in decided.partition_by("_shown", as_dict=True).items()
+            for (mask,), part in decided.filter(is_common).partition_by("_shown", as_dict=True).items()
         ]
+        rare = decided.filter(~is_common)
+        if rare.height:
+            shown = [(pl.col("_shown") & (1 << n)) != 0 for n in range(len(fragments))]
+            parts.append(
+                rare.lazy().select(
+                    *_DECIDED[:-1],
+                    pl.concat_str(
+                        [pl.when(s).then(f.expr()) for s, f in zip(shown, fragments, strict=True)],
+                        separator=",",
+                        ignore_nulls=True,
+                    ).alias("_explanation"),
+                )
+            )
         return pl.concat(pl.collect_all(parts))
 
     def amounts(self, frame: pl.DataFrame, period_no: int, kind: str) -> pl.DataFrame:
@@ -371,14 +390,10 @@ class Engine:
         trainee's claims may be in any of them), and each batch's lines are finished.
         """
         hist = self._history(history)
-        seen_ids: pl.Series | None = None
         pending: list[tuple[pl.DataFrame, pl.DataFrame]] = []
         keys: list[pl.DataFrame] = []
         for raw in batches:
-            checked = claim_schema.validate(raw, self._pack_jurisdiction, seen_ids)
-            ids = raw.get_column("id").drop_nulls() if "id" in raw.columns else None
-            if ids is not None:
-                seen_ids = ids if seen_ids is None else pl.concat([seen_ids, ids])
+            checked = claim_schema.validate(raw, self._pack_jurisdiction)
             errors = checked.filter(pl.col("_error_field").is_not_null()).select(
                 "_idx", "id", "_error_field", "_error_message"
             )
@@ -399,10 +414,28 @@ class Engine:
             )
             del valid
             pending.append((errors, pre))
-        findings = self._ledger(pl.concat(keys) if keys else None, hist)
-        del keys
+        # an id repeated in a later batch is that record's error (within a batch, validate
+        # found it); such a record counts for nobody's ledger
+        repeated = _repeated_ids(pending)
+        all_keys = pl.concat(keys).filter(~pl.col("_idx").is_in(repeated)) if keys else None
+        findings = self._ledger(all_keys, hist)
+        del keys, all_keys
         while pending:
             errors, pre = pending.pop(0)
+            if repeated.len():
+                again = pre.filter(pl.col("_idx").is_in(repeated))
+                pre = pre.filter(~pl.col("_idx").is_in(repeated))
+                errors = pl.concat(
+                    [
+                        errors,
+                        again.select(
+                            "_idx",
+                            "id",
+                            pl.lit("id").alias("_error_field"),
+                            pl.lit(claim_schema.DUPLICATE_ID).alias("_error_message"),
+                        ),
+                    ]
+                )
             yield self._assemble(errors, pre, findings)
 
     def _pre_decide(self, valid: pl.DataFrame) -> pl.DataFrame:
@@ -523,6 +556,18 @@ class Engine:
         return result
 
 
+def _repeated_ids(pending: Sequence[tuple[pl.DataFrame, pl.DataFrame]]) -> pl.Series:
+    """``_idx`` of the valid records whose id an earlier record (of any batch) already used."""
+    if len(pending) < 2:
+        return pl.Series("_idx", [], dtype=pl.UInt32)
+    ids = pl.concat(
+        [frame.select("_idx", "id") for pair in pending for frame in pair]
+    ).sort("_idx")
+    valid_idx = pl.concat([pre.select("_idx") for _, pre in pending]).to_series()
+    repeated = ids.filter(pl.col("id").is_not_null() & ~pl.col("id").is_first_distinct())
+    return repeated.filter(pl.col("_idx").is_in(valid_idx))["_idx"]
+
+
 def _joined(fragments: Sequence[Text]) -> pl.Expr:
     """Explanation entries, comma-separated, as one flat concatenation."""
     pieces: list[str | pl.Expr] = []
@@ -586,6 +631,9 @@ def reason_codes(mask: int, codes: Sequence[str] = REASONS) -> list[str]:
     """The codes of a reasons (or, with WARNINGS, warnings) mask."""
     return [c for n, c in enumerate(codes) if mask >> n & 1]
 
+
+_COMMON_MASK_ROWS = 2_000
+_MAX_MASK_PARTS = 24
 
 _DECIDED = [
     "_idx",
