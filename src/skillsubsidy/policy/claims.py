@@ -169,10 +169,15 @@ class Problem:
     message: pl.Expr
 
 
-def _parse(field: Field, raw: pl.Expr) -> pl.Expr:
-    """The typed value of one field's text column (null where absent or unreadable)."""
+def _parse(field: Field, raw: pl.Expr, plain_booleans: bool = False) -> pl.Expr:
+    """The typed value of one field's text column (null where absent or unreadable).
+
+    ``plain_booleans``: the column holds only ``true``/``false`` (a cheap comparison then
+    reads it; otherwise every spelling of the contract is looked up)."""
     t = field.type
     if t == "bool":
+        if plain_booleans:
+            return pl.when(raw == "true").then(True).when(raw == "false").then(False)
         return raw.replace_strict(_BOOLEANS, default=None, return_dtype=pl.Boolean)
     if t == "date":
         return pl.when(raw.str.len_bytes() == 10).then(
@@ -350,10 +355,15 @@ def validate(raw: pl.DataFrame, known_packs: Mapping[str, str]) -> pl.DataFrame:
             pl.lit(None, dtype=pl.String).alias("_pre_error_field"),
             pl.lit(None, dtype=pl.String).alias("_pre_error_message"),
         )
+    booleans = [f.name for f in FIELDS if f.type == "bool"]
+    unusual = frame.select(
+        (pl.col(n).is_not_null() & ~pl.col(n).is_in(["true", "false"])).any() for n in booleans
+    ).collect()
+    plain = {n for n in booleans if not unusual[n].item()}
     frame = frame.with_columns(pl.col("person.id_number").str.to_uppercase()).with_columns(
         # over the whole batch, before records are set aside
         (pl.col("id").is_not_null() & ~pl.col("id").is_first_distinct()).alias("_duplicate_id"),
-        *(_parse(f, pl.col(f.name)).alias(_PARSED + f.name) for f in FIELDS),
+        *(_parse(f, pl.col(f.name), f.name in plain).alias(_PARSED + f.name) for f in FIELDS),
     )
     problems = _problems(known_packs)
     read_error = pl.col("_pre_error_field").is_not_null()

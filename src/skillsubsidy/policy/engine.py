@@ -217,11 +217,16 @@ class Engine:
         lf = lf.with_columns(reasons.alias("_reasons"), warnings.alias("_warnings"))
         pre_ok = pl.col("_reasons") == 0
         sel = period.info.selection
-        named = f"{period.id}（{period.info.title} {period.info.document}）"
+        named = f"{period.info.document}（{period.id}）"
+        key_date = choose(
+            pl.col("certificate.issued_on").is_not_null(),
+            text("证书核发日期 {}", pl.col("_key_date")),
+            text("申请日期 {}", pl.col("_key_date")),
+        )
         chosen = choose(
             pl.col("policy").is_not_null(),
-            text(f"按申请指定的 {named} 评估，关键日期 {{}}", pl.col("_key_date")),
-            text(f"适用 {named}：关键日期 {{}}", pl.col("_key_date")),
+            text(f"按申请指定的 {named} 评估，{{}}", key_date),
+            text(f"适用 {named}：{{}}", key_date),
         )
         entries = [(pl.lit(True), fragment(chosen, sel.reference))]
         entries += [
@@ -280,16 +285,21 @@ class Engine:
                     "_explanation"
                 ),
             )
-            for (mask,), part in decided.filter(is_common).partition_by("_shown", as_dict=True).items()
+            for (mask,), part in decided.filter(is_common)
+            .partition_by("_shown", as_dict=True)
+            .items()
         ]
         rare = decided.filter(~is_common)
         if rare.height:
-            shown = [(pl.col("_shown") & (1 << n)) != 0 for n in range(len(fragments))]
+            bit_set = [(pl.col("_shown") & (1 << n)) != 0 for n in range(len(fragments))]
             parts.append(
                 rare.lazy().select(
                     *_DECIDED[:-1],
                     pl.concat_str(
-                        [pl.when(s).then(f.expr()) for s, f in zip(shown, fragments, strict=True)],
+                        [
+                            pl.when(b).then(f.expr())
+                            for b, f in zip(bit_set, fragments, strict=True)
+                        ],
                         separator=",",
                         ignore_nulls=True,
                     ).alias("_explanation"),
@@ -560,9 +570,7 @@ def _repeated_ids(pending: Sequence[tuple[pl.DataFrame, pl.DataFrame]]) -> pl.Se
     """``_idx`` of the valid records whose id an earlier record (of any batch) already used."""
     if len(pending) < 2:
         return pl.Series("_idx", [], dtype=pl.UInt32)
-    ids = pl.concat(
-        [frame.select("_idx", "id") for pair in pending for frame in pair]
-    ).sort("_idx")
+    ids = pl.concat([frame.select("_idx", "id") for pair in pending for frame in pair]).sort("_idx")
     valid_idx = pl.concat([pre.select("_idx") for _, pre in pending]).to_series()
     repeated = ids.filter(pl.col("id").is_not_null() & ~pl.col("id").is_first_distinct())
     return repeated.filter(pl.col("_idx").is_in(valid_idx))["_idx"]

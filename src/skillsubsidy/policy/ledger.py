@@ -85,7 +85,7 @@ class _Trainee:
 
 
 class _Row(NamedTuple):
-    who: int
+    who: str  # jurisdiction and ID number
     phase: int
     idx: int
     kind: str
@@ -101,7 +101,7 @@ class _Row(NamedTuple):
 
 
 _ROW_COLUMNS = (
-    "_who",
+    "_person",
     "_phase",
     "_idx",
     "kind",
@@ -166,10 +166,12 @@ def scan(
                 pl.lit(False).alias("_first_only"),
             ).select(frames[0].columns)
         )
-    rows = (
-        pl.concat(frames, how="vertical_relaxed")
-        .sort(["_who", "jurisdiction", "_pid", "_phase", "applied_on", "_idx"])
-        .select(_ROW_COLUMNS)
+    rows = pl.concat(frames, how="vertical_relaxed").sort(
+        ["_who", "jurisdiction", "_pid", "_phase", "applied_on", "_idx"]
+    )
+    rows = _may_fail(rows, rules_of).select(
+        pl.concat_str("jurisdiction", "_pid", separator="|").alias("_person"),
+        *_ROW_COLUMNS[1:],
     )
     findings: dict[int, list[LedgerFinding]] = {}
     trainee = _Trainee()
@@ -196,6 +198,62 @@ def scan(
         elif row.pre_ok:
             trainee.grant(row)
     return findings
+
+
+def _may_fail(rows: pl.LazyFrame | pl.DataFrame, rules_of: dict[int, LedgerRules]) -> pl.DataFrame:
+    """The rows of the trainees for whom some ledger check could fail.
+
+    Supposing every claim that passed its other checks is granted, each check is a running
+    count over the trainee's earlier claims (window sums, no loop). A trainee none of whose
+    claims fails under that supposition is done: nothing was refused, so the supposition
+    held. Only the others need the exact scan, where a refusal changes what counts later.
+    """
+
+    def per_period(value: dict[int, object], dtype: pl.DataType) -> pl.Expr:
+        return pl.col("_period_no").replace_strict(value, default=None, return_dtype=dtype)
+
+    limit = per_period(
+        {n: r.annual_limit.count for n, r in rules_of.items() if r.annual_limit}, pl.Int32()
+    )
+    dup_on = per_period(
+        {n: True for n, r in rules_of.items() if r.duplicate_occupation_level}, pl.Boolean()
+    )
+    ent_on = per_period(
+        {n: True for n, r in rules_of.items() if r.entrepreneurship_repeat}, pl.Boolean()
+    )
+    grad_on = per_period(
+        {n: True for n, r in rules_of.items() if r.graduating_year_once}, pl.Boolean()
+    )
+    granted = pl.col("_pre_ok").cast(pl.Int32)
+    ent = granted * (pl.col("kind") == "entrepreneurship").cast(pl.Int32)
+    school = granted * pl.col("_school_cert").cast(pl.Int32)
+    nsc = granted * (pl.col("kind") == "new_skill_cert").cast(pl.Int32)
+
+    def before(amount: pl.Expr, *by: str) -> pl.Expr:
+        return (amount.cum_sum() - amount).over(["_who", *by])
+
+    batch = pl.col("_phase") == 1
+    fails = batch & (
+        (before(granted, "_year") >= limit).fill_null(False)
+        | (
+            dup_on.fill_null(False) & pl.col("_dup_checked") & (before(granted, "_dup_key") > 0)
+        ).fill_null(False)
+        | (
+            ent_on.fill_null(False)
+            & (pl.col("kind") == "entrepreneurship")
+            & ((before(ent, "_ent_year") > 0) | (before(ent, "_course") > 0))
+        ).fill_null(False)
+        | (grad_on.fill_null(False) & pl.col("_school_cert") & (before(school) > 0)).fill_null(
+            False
+        )
+        | (pl.col("_first_only") & (before(nsc) > 0)).fill_null(False)
+    )
+    return (
+        rows.lazy()
+        .with_columns(fails.alias("_fails"))
+        .filter(pl.col("_fails").any().over("_who"))
+        .collect()
+    )
 
 
 def _check(row: _Row, trainee: _Trainee, rules: LedgerRules | None) -> list[LedgerFinding]:
