@@ -60,11 +60,15 @@ class HistoryError(ValueError):
 
 @dataclass(frozen=True)
 class _Plan:
-    """Everything one (pack period, kind) needs, compiled once."""
+    """Everything one (pack period, kind) needs, compiled once (see ``_plan``)."""
 
     assessment: Assessment
-    fund: pl.Expr
-    fund_label: pl.Expr
+    reasons: pl.Expr  # bit mask of the failed checks
+    warnings: pl.Expr
+    fragments: tuple[Text, ...]  # the explanation entries, as JSON objects
+    text_columns: tuple[str, ...]  # columns the fragments read
+    decided: tuple[pl.Expr, ...]  # the decision columns (see _DECIDED) and ``_shown``, the
+    # bit mask of the explanation entries a claim shows
 
 
 def _kind_assessment(period: PackPeriod, kind: str) -> Assessment:
@@ -106,7 +110,7 @@ def _kind_assessment(period: PackPeriod, kind: str) -> Assessment:
     raise AssertionError(kind)
 
 
-def _plan(period: PackPeriod, kind: str) -> _Plan:
+def _plan(period: PackPeriod, period_no: int, kind: str) -> _Plan:
     result = _kind_assessment(period, kind)
     age_checks, age_steps = age_limits(period.conditions.age)
     filed, late = training_filing(period.conditions.filing)
@@ -119,7 +123,66 @@ def _plan(period: PackPeriod, kind: str) -> _Plan:
     result.steps = [*age_steps, *result.steps]
     result.warnings += late
     fund, label = fund_routing(period.funds)
-    return _Plan(result, fund, label)
+    pre_ok = pl.col("_reasons") == 0
+
+    named = f"{period.info.document}（{period.id}）"
+    key_date = choose(
+        pl.col("certificate.issued_on").is_not_null(),
+        text("证书核发日期 {}", pl.col("_key_date")),
+        text("申请日期 {}", pl.col("_key_date")),
+    )
+    chosen = choose(
+        pl.col("policy").is_not_null(),
+        text(f"按申请指定的 {named} 评估，{{}}", key_date),
+        text(f"适用 {named}：{{}}", key_date),
+    )
+    entries = [(pl.lit(True), fragment(chosen, period.info.selection.reference))]
+    entries += [
+        (pre_ok & (s.shown if s.shown is not None else pl.lit(True)), fragment(s.text, s.clause))
+        for s in result.steps
+    ]
+    entries += [(c.failed, fragment(c.text, c.clause)) for c in [*result.checks, *result.warnings]]
+    if len(entries) > MAX_ENTRIES:
+        raise AssertionError(f"{period.id}/{kind}: {len(entries)} explanation entries")
+    fragments = tuple(f for _, f in entries)
+    text_columns = {
+        name
+        for f in fragments
+        for piece in f.pieces
+        if isinstance(piece, pl.Expr)
+        for name in piece.meta.root_names()
+    }
+
+    first_only = pl.lit(False)
+    nsc = period.kinds.get("new_skill_cert")
+    if kind == "new_skill_cert" and nsc is not None:
+        first_only = (pl.col("certificate.type") == "vocational") & pl.col("_level").is_in(
+            nsc.first_certificate_only.levels
+        )
+    decided = (
+        pl.lit(period.id).alias("_policy"),
+        pl.lit(period_no, dtype=pl.Int32).alias("_period_no"),
+        pre_ok.alias("_pre_ok"),
+        pl.when(pre_ok)
+        .then(result.amount)
+        .otherwise(pl.lit(0))
+        .cast(claim_schema.MONEY)
+        .fill_null(0)
+        .alias("_amount"),
+        _bits((cond, 1 << n) for n, (cond, _) in enumerate(entries)).alias("_shown"),
+        fund.alias("_fund"),
+        label.alias("_fund_label"),
+        first_only.fill_null(False).alias("_first_only"),
+        pl.lit(json_text(period.funds.reference)).alias("_fund_clause"),
+    )
+    return _Plan(
+        assessment=result,
+        reasons=_bits((c.failed, REASON_BIT[c.reason]) for c in result.checks),
+        warnings=_bits((w.failed, WARNING_BIT[w.reason]) for w in result.warnings),
+        fragments=fragments,
+        text_columns=tuple(sorted(text_columns - {*_DECIDED, "_shown"})),
+        decided=decided,
+    )
 
 
 def _derive(frame: pl.LazyFrame, aliases: Mapping[str, str]) -> pl.LazyFrame:
@@ -169,7 +232,7 @@ class Engine:
     def plan(self, period_no: int, kind: str) -> _Plan:
         key = (period_no, kind)
         if key not in self._plans:
-            self._plans[key] = _plan(self.periods[period_no], kind)
+            self._plans[key] = _plan(self.periods[period_no], period_no, kind)
         return self._plans[key]
 
     # --- pack selection --------------------------------------------------------------
@@ -206,78 +269,24 @@ class Engine:
         text is then built per distinct mask, from only the entries that mask shows (a few
         hundred masks at most), so no text is formatted for a claim that does not show it.
         """
-        period = self.periods[period_no]
         plan = self.plan(period_no, kind)
-        a = plan.assessment
         lf = frame.lazy()
-        for name, expr in a.columns.items():
+        for name, expr in plan.assessment.columns.items():
             lf = lf.with_columns(expr.alias(name))
-        reasons = _bits((c.failed, REASON_BIT[c.reason]) for c in a.checks)
-        warnings = _bits((w.failed, WARNING_BIT[w.reason]) for w in a.warnings)
-        lf = lf.with_columns(reasons.alias("_reasons"), warnings.alias("_warnings"))
-        pre_ok = pl.col("_reasons") == 0
-        sel = period.info.selection
-        named = f"{period.info.document}（{period.id}）"
-        key_date = choose(
-            pl.col("certificate.issued_on").is_not_null(),
-            text("证书核发日期 {}", pl.col("_key_date")),
-            text("申请日期 {}", pl.col("_key_date")),
+        decided = (
+            lf.with_columns(plan.reasons.alias("_reasons"), plan.warnings.alias("_warnings"))
+            .with_columns(*plan.decided)
+            # only what the texts read travels on into the per-mask parts
+            .select(*_DECIDED[:-1], "_shown", *plan.text_columns)
+            .collect()
         )
-        chosen = choose(
-            pl.col("policy").is_not_null(),
-            text(f"按申请指定的 {named} 评估，{{}}", key_date),
-            text(f"适用 {named}：{{}}", key_date),
-        )
-        entries = [(pl.lit(True), fragment(chosen, sel.reference))]
-        entries += [
-            (
-                pre_ok & (s.shown if s.shown is not None else pl.lit(True)),
-                fragment(s.text, s.clause),
-            )
-            for s in a.steps
-        ]
-        entries += [(c.failed, fragment(c.text, c.clause)) for c in [*a.checks, *a.warnings]]
-        if len(entries) > MAX_ENTRIES:
-            raise AssertionError(f"{period.id}/{kind}: {len(entries)} explanation entries")
-        shown = _bits((cond, 1 << n) for n, (cond, _) in enumerate(entries))
-        first_only = pl.lit(False)
-        nsc = period.kinds.get("new_skill_cert")
-        if kind == "new_skill_cert" and nsc is not None:
-            first_only = (pl.col("certificate.type") == "vocational") & pl.col("_level").is_in(
-                nsc.first_certificate_only.levels
-            )
-        decided = lf.with_columns(
-            pl.lit(period.id).alias("_policy"),
-            pl.lit(period_no, dtype=pl.Int32).alias("_period_no"),
-            pre_ok.alias("_pre_ok"),
-            pl.when(pre_ok)
-            .then(a.amount)
-            .otherwise(pl.lit(0))
-            .cast(claim_schema.MONEY)
-            .fill_null(0)
-            .alias("_amount"),
-            shown.alias("_shown"),
-            plan.fund.alias("_fund"),
-            plan.fund_label.alias("_fund_label"),
-            first_only.fill_null(False).alias("_first_only"),
-            pl.lit(json_text(period.funds.reference)).alias("_fund_clause"),
-        ).collect()
-        fragments = [f for _, f in entries]
-        # only what the texts read travels into the per-mask partitions
-        needed = {
-            name
-            for f in fragments
-            for piece in f.pieces
-            if isinstance(piece, pl.Expr)
-            for name in piece.meta.root_names()
-        }
-        decided = decided.select(*_DECIDED[:-1], "_shown", *sorted(needed - {*_DECIDED, "_shown"}))
+        fragments = plan.fragments
         # common masks get a part each; the many rare ones share one part where every entry
         # is tested row by row (a part costs a query plan; a tested entry costs a pass)
-        counts = decided.group_by("_shown").len().sort("len", descending=True)
-        common = counts.filter(pl.col("len") >= max(_COMMON_MASK_ROWS, decided.height // 100))
-        common_masks = common["_shown"].head(_MAX_MASK_PARTS).to_list()
-        is_common = pl.col("_shown").is_in(common_masks)
+        by_mask = sorted(
+            decided.partition_by("_shown", as_dict=True).items(), key=lambda kv: -kv[1].height
+        )
+        least = max(_COMMON_MASK_ROWS, decided.height // 100)
         parts = [
             part.lazy().select(
                 *_DECIDED[:-1],
@@ -285,15 +294,20 @@ class Engine:
                     "_explanation"
                 ),
             )
-            for (mask,), part in decided.filter(is_common)
-            .partition_by("_shown", as_dict=True)
-            .items()
+            for rank, ((mask,), part) in enumerate(by_mask)
+            if rank < _MAX_MASK_PARTS and part.height >= least
         ]
-        rare = decided.filter(~is_common)
-        if rare.height:
+        rare = [
+            part
+            for rank, (_, part) in enumerate(by_mask)
+            if rank >= _MAX_MASK_PARTS or part.height < least
+        ]
+        if rare:
             bit_set = [(pl.col("_shown") & (1 << n)) != 0 for n in range(len(fragments))]
             parts.append(
-                rare.lazy().select(
+                pl.concat(rare)
+                .lazy()
+                .select(
                     *_DECIDED[:-1],
                     pl.concat_str(
                         [
@@ -310,11 +324,12 @@ class Engine:
     def amounts(self, frame: pl.DataFrame, period_no: int, kind: str) -> pl.DataFrame:
         """The rule alone — amount and reasons, no explanation — for claims already derived
         (for simulations and the benchmark): ``_idx``, ``_reasons`` (mask), ``_amount``."""
-        a = self.plan(period_no, kind).assessment
+        plan = self.plan(period_no, kind)
+        a = plan.assessment
         lf = frame.lazy()
         for name, expr in a.columns.items():
             lf = lf.with_columns(expr.alias(name))
-        reasons = _bits((c.failed, REASON_BIT[c.reason]) for c in a.checks)
+        reasons = plan.reasons
         return lf.select(
             "_idx",
             reasons.alias("_reasons"),
