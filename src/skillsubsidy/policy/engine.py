@@ -321,15 +321,18 @@ class Engine:
             )
         return pl.concat(pl.collect_all(parts))
 
-    def amounts(self, frame: pl.DataFrame, period_no: int, kind: str) -> pl.DataFrame:
+    def amounts(
+        self, frame: pl.DataFrame, period_no: int, kind: str, checks: bool = True
+    ) -> pl.DataFrame:
         """The rule alone — amount and reasons, no explanation — for claims already derived
-        (for simulations and the benchmark): ``_idx``, ``_reasons`` (mask), ``_amount``."""
+        (for simulations and the benchmark): ``_idx``, ``_reasons`` (mask), ``_amount``.
+        ``checks=False``: the amount as if every check passed (what-if runs)."""
         plan = self.plan(period_no, kind)
         a = plan.assessment
         lf = frame.lazy()
         for name, expr in a.columns.items():
             lf = lf.with_columns(expr.alias(name))
-        reasons = plan.reasons
+        reasons = plan.reasons if checks else pl.lit(0, dtype=pl.UInt32)
         return lf.select(
             "_idx",
             reasons.alias("_reasons"),
