@@ -422,6 +422,7 @@ class Engine:
         keys: list[pl.DataFrame] = []
         for raw in batches:
             checked = claim_schema.validate(raw, self._pack_jurisdiction)
+            del raw  # the text columns are done with: keep memory to the typed ones
             errors = checked.filter(pl.col("_error_field").is_not_null()).select(
                 "_idx", "id", "_error_field", "_error_message"
             )
