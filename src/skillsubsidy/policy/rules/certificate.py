@@ -20,6 +20,7 @@ from skillsubsidy.policy.rules.base import (
     max_money,
     min_money,
     money,
+    number,
     percent,
     plain,
     text,
@@ -258,7 +259,7 @@ def _organisation(rule: CertificateRule, claimant: str, spec: OrganisationClaim)
                 mine & VOCATIONAL & (hours < minimum),
                 text(
                     f"{h.hours_note} {{}}，低于{{}}最低 {{}} 课时",
-                    hours,
+                    number(hours),
                     level_name(LEVEL),
                     minimum,
                 ),
@@ -270,7 +271,7 @@ def _organisation(rule: CertificateRule, claimant: str, spec: OrganisationClaim)
                 text(
                     f"{h.hours_note} {{}}，超过最低 {{}} 课时的部分每课时加 {plain(h.extra_per_hour)} 元，"
                     f"最高为标准的 {percent(h.cap_multiple)}：{{}} 元",
-                    hours,
+                    number(hours),
                     minimum,
                     yuan(pl.col("_amount")),
                 ),

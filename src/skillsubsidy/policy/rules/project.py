@@ -15,6 +15,7 @@ from skillsubsidy.policy.rules.base import (
     flag,
     min_money,
     money,
+    number,
     percent,
     plain,
     text,
@@ -61,7 +62,7 @@ def _by_type(name: str, t: ProjectType) -> tuple[pl.Expr | None, list[Step]]:
         step = Step(
             text(
                 f"{t.label}：{{}} 课时 × {plain(t.per_hour)} 元，不超过 {plain(t.cap)} 元：{{}} 元",
-                HOURS,
+                number(HOURS),
                 yuan(_hourly(t.per_hour, t.cap)),
             ),
             t.reference,
@@ -78,7 +79,7 @@ def _by_claimant(name: str, r: ProjectClaimantRate) -> Assessment:
         Step(
             text(
                 f"{r.label}：{{}} 课时 × {plain(r.per_hour)} 元，不超过 {plain(r.cap)} 元：{{}} 元",
-                HOURS,
+                number(HOURS),
                 yuan(amount),
             ),
             r.reference,
@@ -101,7 +102,7 @@ def _by_claimant(name: str, r: ProjectClaimantRate) -> Assessment:
             Check(
                 "hours_below_minimum",
                 mine & (r.minimum_hours > HOURS),
-                text(f"培训 {{}} 课时，每期不少于 {r.minimum_hours} 课时", HOURS),
+                text(f"培训 {{}} 课时，每期不少于 {r.minimum_hours} 课时", number(HOURS)),
                 r.reference,
             )
         )

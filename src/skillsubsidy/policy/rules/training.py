@@ -16,6 +16,7 @@ from skillsubsidy.policy.rules.base import (
     max_money,
     min_money,
     money,
+    number,
     percent,
     plain,
     text,
@@ -46,7 +47,7 @@ def assess_pre_job(rule: PreJobRule) -> Assessment:
         Check(
             "hours_below_minimum",
             rule.minimum_hours > HOURS,
-            text(f"培训 {{}} 课时，不足 {plain(rule.minimum_hours)} 课时（1天）", HOURS),
+            text(f"培训 {{}} 课时，不足 {plain(rule.minimum_hours)} 课时（1天）", number(HOURS)),
             rule.reference,
         )
     )
@@ -242,8 +243,8 @@ def assess_enterprise_training(rule: EnterpriseTrainingRule) -> Assessment:
                 text(
                     f"培训 {{}} 天 / {{}} 学时，累计不少于 {plain(rule.minimum_days)} 天"
                     f"（或 {plain(rule.minimum_hours)} 学时）",
-                    DAYS,
-                    HOURS,
+                    number(DAYS),
+                    number(HOURS),
                 ),
                 rule.reference,
             ),
@@ -267,7 +268,7 @@ def assess_order_training(rule: OrderTrainingRule) -> Assessment:
                 text(
                     f"培训 {{}} 天：前 {rule.first_days} 天每天 {plain(rule.first_rate)} 元，之后每天 "
                     f"{plain(rule.later_rate)} 元，最高 {plain(rule.cap)} 元：{{}} 元",
-                    DAYS,
+                    number(DAYS),
                     yuan(amount),
                 ),
                 rule.reference,
