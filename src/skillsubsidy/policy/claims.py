@@ -24,7 +24,11 @@ from skillsubsidy.policy.vocabulary import (
     ROUTES,
 )
 
-MONEY = pl.Decimal(38, 6)
+# Decimal fields (money, hours, days, rates) are read exactly as Decimal(38, 6) and then kept
+# as integers of millionths (rules/base.py explains why)
+DECIMAL = pl.Decimal(38, 6)
+MICRO = 10**6
+MONEY = pl.Int128
 DUPLICATE_ID = "duplicate id in this batch"
 
 
@@ -186,7 +190,7 @@ def _parse(field: Field, raw: pl.Expr, plain_booleans: bool = False) -> pl.Expr:
     if t in ("count", "level"):
         return raw.cast(pl.Int32, strict=False)
     if t in ("number", "money", "rate"):
-        return raw.cast(MONEY, strict=False)
+        return raw.cast(DECIMAL, strict=False)
     return raw
 
 
@@ -373,6 +377,8 @@ def validate(raw: pl.DataFrame, known_packs: Mapping[str, str]) -> pl.DataFrame:
     typed = [
         pl.col(_PARSED + f.name).fill_null(False).alias(f.name)
         if f.type == "bool"
+        else pl.col(_PARSED + f.name).to_physical().alias(f.name)  # millionths
+        if f.type in ("number", "money", "rate")
         else pl.col(_PARSED + f.name).alias(f.name)
         for f in FIELDS
     ]

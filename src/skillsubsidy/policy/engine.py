@@ -371,7 +371,7 @@ class Engine:
                 pl.lit(None, dtype=pl.String).alias("_policy"),
                 pl.lit(None, dtype=pl.Int32).alias("_period_no"),
                 pl.lit(False).alias("_pre_ok"),
-                pl.lit(Decimal(0)).cast(claim_schema.MONEY).alias("_amount"),
+                pl.lit(0, dtype=claim_schema.MONEY).alias("_amount"),
                 pl.lit(REASON_BIT["no_policy"], dtype=pl.UInt32).alias("_reasons"),
                 pl.lit(0, dtype=pl.UInt32).alias("_warnings"),
                 pl.lit(None, dtype=pl.String).alias("_fund"),

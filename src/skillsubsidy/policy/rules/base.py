@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from skillsubsidy.policy.claims import MONEY
+from skillsubsidy.policy.claims import MICRO, MONEY
 from skillsubsidy.policy.vocabulary import LEVEL_NAMES
 
 
@@ -54,19 +54,34 @@ class Assessment:
         self.columns.update(other.columns)
 
 
+# Inside the engine, money and the other decimal quantities (hours, days, rates) are exact
+# integers of millionths (claims.MONEY): integer arithmetic is several times faster on Polars
+# than 128-bit decimals, and a product of a 2-place amount with a pack ratio of up to 2
+# places stays exact. They become Decimal again, rounded once, at the edge (``rounded``).
+
+
+def _millionths(value: Decimal | int | str) -> int:
+    scaled = Decimal(str(value)) * MICRO
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} has more than 6 decimal places")
+    return int(scaled)
+
+
 def money(value: Decimal | int | str) -> pl.Expr:
-    return pl.lit(Decimal(str(value))).cast(MONEY)
+    """A pack amount (yuan) or quantity (hours, days, a rate) in the engine's fixed point."""
+    return pl.lit(_millionths(value), dtype=MONEY)
 
 
 def times(expr: pl.Expr, factor: Decimal | int | str) -> pl.Expr:
-    """``expr`` × a pack constant, exactly; a whole-number factor multiplies as an integer
-    (an order of magnitude cheaper on Polars decimals than a decimal product)."""
-    value = Decimal(str(factor))
+    """``expr`` (fixed point) × a pack constant (a plain number: ratio, rate per hour…),
+    exactly: by the integer numerator, then by the power of ten of the denominator."""
+    value = Decimal(str(factor)).normalize()
     if value == 1:
         return expr
-    if value == value.to_integral_value():
-        return expr * int(value)
-    return expr * money(value)
+    places = max(0, -int(value.as_tuple().exponent))
+    numerator = int(value.scaleb(places))
+    product = expr * numerator
+    return product if places == 0 else product // 10**places
 
 
 def yuan(expr: pl.Expr) -> pl.Expr:
@@ -75,7 +90,9 @@ def yuan(expr: pl.Expr) -> pl.Expr:
 
 
 def rounded(expr: pl.Expr) -> pl.Expr:
-    return expr.round(2, mode="half_away_from_zero").cast(pl.Decimal(38, 2))
+    """A fixed-point amount (never negative) as Decimal yuan, rounded half up to the fen."""
+    fen = (expr + MICRO // 200) // (MICRO // 100)
+    return fen.cast(pl.Decimal(38, 2)) / 100
 
 
 def percent(ratio: Decimal) -> str:
@@ -94,12 +111,10 @@ def level_name(level: pl.Expr) -> pl.Expr:
 
 def lookup(key: pl.Expr, table: Mapping[Any, Decimal], default: Decimal | None = None) -> pl.Expr:
     """A pack table applied to a column: key → money (``default`` or null when absent)."""
-    keys = list(table)
-    values = [Decimal(str(v)) for v in table.values()]
     return key.replace_strict(
-        keys,
-        pl.Series(values, dtype=MONEY),
-        default=pl.lit(default).cast(MONEY) if default is not None else None,
+        list(table),
+        pl.Series([_millionths(v) for v in table.values()], dtype=MONEY),
+        default=money(default) if default is not None else None,
         return_dtype=MONEY,
     )
 

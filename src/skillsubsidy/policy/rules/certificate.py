@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from skillsubsidy.policy.claims import MICRO, MONEY
 from skillsubsidy.policy.conditions import any_of, compile_condition
 from skillsubsidy.policy.rules.base import (
     Assessment,
@@ -93,7 +94,6 @@ def certificate_standard(rule: CertificateRule) -> Assessment:
     vocational = lookup(pl.col("_category_no") * 10 + LEVEL, voc_table)
     special = lookup(LEVEL, dict(std.special_ability))
     standard = pl.when(VOCATIONAL).then(vocational).when(SPECIAL_ABILITY).then(special)
-    factor = money(rule.shortage.factor)
     categorised = bool(rule.categories.lists)
     label = text("{}类 ", pl.col("category")) if categorised else const("")
     steps = [
@@ -138,7 +138,9 @@ def certificate_standard(rule: CertificateRule) -> Assessment:
             "category": occupation_category(rule),
             "shortage": in_shortage_list(rule),
             "_standard": standard,
-            "_base": pl.when(pl.col("shortage")).then(STANDARD * factor).otherwise(STANDARD),
+            "_base": pl.when(pl.col("shortage"))
+            .then(times(STANDARD, rule.shortage.factor))
+            .otherwise(STANDARD),
         },
     )
 
@@ -151,7 +153,7 @@ def _claim_route(claimant: str, route: str | None) -> pl.Expr:
 def assess(rule: CertificateRule) -> Assessment:
     result = certificate_standard(rule)
     # the amount by claimant and route: the base × that route's ratio
-    ratioed: pl.Expr = pl.lit(None).cast(pl.Decimal(38, 6))
+    ratioed: pl.Expr = pl.lit(None, dtype=MONEY)
     offered: list[pl.Expr] = []
     for claimant, spec in rule.claimants.items():
         if isinstance(spec, IndividualClaim):
@@ -256,7 +258,7 @@ def _organisation(rule: CertificateRule, claimant: str, spec: OrganisationClaim)
         out.checks.append(
             Check(
                 "hours_below_minimum",
-                mine & VOCATIONAL & (hours < minimum),
+                mine & VOCATIONAL & (hours < minimum * MICRO),
                 text(
                     f"{h.hours_note} {{}}，低于{{}}最低 {{}} 课时",
                     number(hours),
@@ -288,7 +290,7 @@ def _with_hours(spec: OrganisationClaim) -> pl.Expr:
     h = spec.hours
     minimum = LEVEL.replace_strict(dict(h.minimum), default=None, return_dtype=pl.Int32)
     extra_hours = max_money(
-        pl.col("training.hours").fill_null(0) - minimum.cast(pl.Decimal(38, 6)), money(0)
+        pl.col("training.hours").fill_null(0) - minimum.cast(MONEY) * MICRO, money(0)
     )
     base = times(BASE, spec.ratio)
     topped = min_money(base + times(extra_hours, h.extra_per_hour), times(base, h.cap_multiple))

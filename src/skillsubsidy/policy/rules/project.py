@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from skillsubsidy.policy.claims import MONEY
 from skillsubsidy.policy.conditions import compile_condition
 from skillsubsidy.policy.rules.base import (
     Assessment,
@@ -101,7 +102,7 @@ def _by_claimant(name: str, r: ProjectClaimantRate) -> Assessment:
         checks.append(
             Check(
                 "hours_below_minimum",
-                mine & (r.minimum_hours > HOURS),
+                mine & (money(r.minimum_hours) > HOURS),
                 text(f"培训 {{}} 课时，每期不少于 {r.minimum_hours} 课时", number(HOURS)),
                 r.reference,
             )
@@ -127,7 +128,7 @@ def _by_claimant(name: str, r: ProjectClaimantRate) -> Assessment:
 def assess(rule: ProjectRule, certificate: CertificateRule | None) -> Assessment:
     cert_type = pl.col("certificate.type")
     offered: list[pl.Expr] = []
-    amount: pl.Expr = pl.lit(None).cast(pl.Decimal(38, 6))
+    amount: pl.Expr = pl.lit(None, dtype=MONEY)
     result = Assessment(amount=amount)
     for name, t in rule.types.items():
         mine = (cert_type == name) & pl.col("claimant").is_in(list(t.claimants))

@@ -13,6 +13,7 @@ from skillsubsidy.policy.rules.base import (
     Step,
     const,
     flag,
+    lookup,
     max_money,
     min_money,
     money,
@@ -46,7 +47,7 @@ def assess_pre_job(rule: PreJobRule) -> Assessment:
     result.checks.append(
         Check(
             "hours_below_minimum",
-            rule.minimum_hours > HOURS,
+            money(rule.minimum_hours) > HOURS,
             text(f"培训 {{}} 课时，不足 {plain(rule.minimum_hours)} 课时（1天）", number(HOURS)),
             rule.reference,
         )
@@ -207,9 +208,7 @@ def assess_apprenticeship(rule: ApprenticeshipRule) -> Assessment:
 def assess_entrepreneurship(rule: EntrepreneurshipRule) -> Assessment:
     """SYB/IYB 1000, online / 互联网+ / 8+X 1500; 70 % unless a business starts in 6 months."""
     course = pl.col("training.course")
-    standard = course.replace_strict(
-        {k: v for k, v in rule.courses.items()}, default=None, return_dtype=pl.Decimal(38, 6)
-    )
+    standard = lookup(course, dict(rule.courses))
     started = flag("business_started_within_6_months")
     amount = pl.when(started).then(standard).otherwise(times(standard, rule.not_started_ratio))
     return Assessment(
@@ -231,7 +230,7 @@ def assess_entrepreneurship(rule: EntrepreneurshipRule) -> Assessment:
 
 def assess_enterprise_training(rule: EnterpriseTrainingRule) -> Assessment:
     """004 四(一)2: 300 元/人 when the training lasted 3 days or 24 hours."""
-    long_enough = (rule.minimum_days <= DAYS) | (rule.minimum_hours <= HOURS)
+    long_enough = (money(rule.minimum_days) <= DAYS) | (money(rule.minimum_hours) <= HOURS)
     return Assessment(
         amount=money(rule.amount),
         steps=[Step(const(f"企业职工培训：每人 {plain(rule.amount)} 元"), rule.reference)],
@@ -255,8 +254,8 @@ def assess_enterprise_training(rule: EnterpriseTrainingRule) -> Assessment:
 def assess_order_training(rule: OrderTrainingRule) -> Assessment:
     """004 四(二): first 10 days at 150, later days at 100, at most 5000 per trainee, when at
     least 80 % of the trainees found work."""
-    first = pl.when(rule.first_days >= DAYS).then(DAYS).otherwise(rule.first_days)
-    later = max_money(DAYS - rule.first_days, money(0))
+    first = min_money(DAYS, money(rule.first_days))
+    later = max_money(DAYS - money(rule.first_days), money(0))
     amount = min_money(
         times(first, rule.first_rate) + times(later, rule.later_rate), money(rule.cap)
     )
@@ -279,7 +278,10 @@ def assess_order_training(rule: OrderTrainingRule) -> Assessment:
             Check(
                 "employment_rate_below_minimum",
                 rate.fill_null(0) < money(rule.minimum_employment_rate),
-                text(f"培训后就业率 {{}}，未达到 {percent(rule.minimum_employment_rate)}", rate),
+                text(
+                    f"培训后就业率 {{}}，未达到 {percent(rule.minimum_employment_rate)}",
+                    number(rate),
+                ),
                 rule.reference,
             ),
         ],
