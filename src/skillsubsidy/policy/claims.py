@@ -7,7 +7,7 @@ problem found (``_error_field``, ``_error_message``); a bad record never stops t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from itertools import product
 
@@ -304,14 +304,17 @@ def is_male(id_number: pl.Expr) -> pl.Expr:
 _PARSED = "\x00parsed:"  # prefix of the parsed columns while both forms are at hand
 
 
-def _problems(known_packs: Mapping[str, str]) -> list[Problem]:
-    """Every possible problem, in the order records report them (first found wins)."""
+def _problems(
+    known_packs: Mapping[str, str], required: Collection[str] | None = None
+) -> list[Problem]:
+    """Every possible problem, in the order records report them (first found wins).
+    ``required``: only these fields are required (default: as the contract says)."""
     problems: list[Problem] = []
     for f in FIELDS:
         raw = pl.col(f.name)
-        if f.required:
+        if f.required if required is None else f.name in required:
             problems.append(Problem(f.name, raw.is_null(), pl.lit("required")))
-        for name, when, why in CONDITIONAL_REQUIREMENTS:
+        for name, when, why in CONDITIONAL_REQUIREMENTS if required is None else ():
             if name == f.name:
                 problems.append(Problem(f.name, raw.is_null() & when.fill_null(False), pl.lit(why)))
         problems += _field_problems(f, raw, pl.col(_PARSED + f.name))
@@ -341,13 +344,16 @@ def _problems(known_packs: Mapping[str, str]) -> list[Problem]:
     return problems
 
 
-def validate(raw: pl.DataFrame, known_packs: Mapping[str, str]) -> pl.DataFrame:
+def validate(
+    raw: pl.DataFrame, known_packs: Mapping[str, str], required: Collection[str] | None = None
+) -> pl.DataFrame:
     """Typed columns for every contract field, plus ``_error_field``/``_error_message``.
 
     ``raw`` holds text columns (any subset of FIELD_NAMES; others are ignored; absent values
     null, see readers.py) and may hold ``_pre_error_field``/``_pre_error_message`` found while
     reading (e.g. a JSON line that does not parse). ``known_packs`` maps pack id →
-    jurisdiction for the ``policy`` field.
+    jurisdiction for the ``policy`` field. ``required``: the fields a record must have, when
+    not the contract's (history records need only what the ledger reads).
 
     Cost is what a million records can afford: every field is parsed once; the checks are
     cheap flags over the parsed values; messages are built only for the failing records.
@@ -369,7 +375,7 @@ def validate(raw: pl.DataFrame, known_packs: Mapping[str, str]) -> pl.DataFrame:
         (pl.col("id").is_not_null() & ~pl.col("id").is_first_distinct()).alias("_duplicate_id"),
         *(_parse(f, pl.col(f.name), f.name in plain).alias(_PARSED + f.name) for f in FIELDS),
     )
-    problems = _problems(known_packs)
+    problems = _problems(known_packs, required)
     read_error = pl.col("_pre_error_field").is_not_null()
     both = frame.with_columns(
         pl.any_horizontal(read_error, *(p.bad.fill_null(False) for p in problems)).alias("_bad")

@@ -52,6 +52,17 @@ MAX_ENTRIES = 63  # explanation entries of one (pack period, kind): bits of a UI
 NO_POLICY_CLAUSE = {"wenzhou": "000 五(六)", "jinhua": "002 六", "county": "POLICY.md §2"}
 # history records need only what the ledger reads
 HISTORY_FIELDS = {"id", "jurisdiction", "kind", "applied_on", "person.id_number"}
+HISTORY_COLUMNS = HISTORY_FIELDS | {
+    "claimant",
+    "route",
+    "certificate.type",
+    "certificate.occupation",
+    "certificate.level",
+    "certificate.issued_on",
+    "certificate.renewal",
+    "training.enrolled_on",
+    "training.course",
+}
 
 
 class HistoryError(ValueError):
@@ -387,7 +398,9 @@ class Engine:
     def _history(self, raw: pl.DataFrame | None) -> pl.DataFrame | None:
         if raw is None or raw.height == 0:
             return None
-        checked = claim_schema.validate(raw, self._pack_jurisdiction)
+        # only what the ledger reads is checked and kept
+        raw = raw.select(c for c in raw.columns if c in HISTORY_COLUMNS or c.startswith("_"))
+        checked = claim_schema.validate(raw, self._pack_jurisdiction, HISTORY_FIELDS)
         bad = checked.filter(pl.col("_error_field").is_in(list(HISTORY_FIELDS)))
         if bad.height:
             sample = "; ".join(
