@@ -385,6 +385,9 @@ def validate(
         if f.type == "bool"
         else pl.col(_PARSED + f.name).to_physical().alias(f.name)  # millionths
         if f.type in ("number", "money", "rate")
+        # enums as Polars Enum: the rules compare them many times per claim
+        else pl.col(_PARSED + f.name).cast(pl.Enum(f.choices), strict=False).alias(f.name)
+        if f.type == "enum"
         else pl.col(_PARSED + f.name).alias(f.name)
         for f in FIELDS
     ]

@@ -43,7 +43,13 @@ from skillsubsidy.policy.rules.common import (
     fund_routing,
     training_filing,
 )
-from skillsubsidy.policy.vocabulary import CLAIMANT_NAMES, KIND_NAMES, REASONS, WARNINGS
+from skillsubsidy.policy.vocabulary import (
+    CLAIMANT_NAMES,
+    KIND_NAMES,
+    REASONS,
+    ROUTES,
+    WARNINGS,
+)
 
 # reasons and warnings travel as bit masks (one bit per code) until written
 REASON_BIT = {r: 1 << n for n, r in enumerate(REASONS)}
@@ -222,8 +228,9 @@ def _derive(frame: pl.LazyFrame, aliases: Mapping[str, str]) -> pl.LazyFrame:
         .otherwise(pl.col("certificate.level"))
         .alias("_level"),
         pl.when(pl.col("claimant") == "individual")
-        .then(pl.col("route").fill_null("institution"))
+        .then(pl.col("route").cast(pl.String).fill_null("institution"))
         .otherwise(pl.lit("institution"))
+        .cast(pl.Enum(ROUTES))
         .alias("_route"),
         pl.coalesce("training.starts_on", "training.enrolled_on", key_date).alias(
             "_training_began"
@@ -563,7 +570,7 @@ class Engine:
             pl.col("_policy").alias("policy"),
             "eligible",
             "amount",
-            pl.col("claimant").alias("payee"),
+            pl.col("claimant").cast(pl.String).alias("payee"),
             pl.col("_fund").alias("fund"),
             pl.col("_reasons").alias("reasons"),
             pl.col("_warnings").alias("warnings"),
@@ -649,7 +656,7 @@ def _json_line(reasons: pl.Series, warnings: pl.Series, conclusion: pl.Expr) -> 
         pl.col("_policy").alias("policy"),
         "eligible",
         pl.col("amount").cast(pl.String),
-        pl.col("claimant").alias("payee"),
+        pl.col("claimant").cast(pl.String).alias("payee"),
         pl.col("_fund").alias("fund"),
     ).struct.json_encode()
     return pl.concat_str(

@@ -22,7 +22,7 @@ LedgerFinding = tuple[str, str, str]  # reason, text, clause
 def ledger_keys(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     """The columns the scan reads, derived from a validated claim frame."""
     kind = pl.col("kind")
-    cert_type = pl.col("certificate.type").fill_null("")
+    cert_type = pl.col("certificate.type").cast(pl.String).fill_null("")
     occ = pl.col("_occupation").cast(pl.String).fill_null("")
     level = pl.col("_level").cast(pl.String).fill_null("")
     year = pl.col("applied_on").dt.year()
