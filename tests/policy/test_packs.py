@@ -150,6 +150,13 @@ def test_a_new_catalogue_is_a_data_change(packs: Path) -> None:
         ),
         ("county-2023/pack.yaml", "from: 2023-01-01", "from: 2023-13-01", "(file)", ""),
         (
+            "wenzhou-2023/certificate.yaml",
+            "    - person.hukou_local\n",
+            "    - person.hukou_locale\n",
+            "residency.any_of",
+            "unknown field(s) person.hukou_locale",
+        ),
+        (
             "wenzhou-2022/pack.yaml",
             "master_apprentice, ",
             "",
@@ -164,6 +171,7 @@ def test_a_new_catalogue_is_a_data_change(packs: Path) -> None:
         "bad-fund-source",
         "bad-condition",
         "bad-date",
+        "typo-field",
         "orphan-file",
     ],
 )

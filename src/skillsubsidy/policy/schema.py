@@ -13,12 +13,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from skillsubsidy.policy.conditions import ConditionError, compile_condition
+from skillsubsidy.policy.claims import FIELD_NAMES
+from skillsubsidy.policy.conditions import ConditionError, compile_condition, fields_of
 from skillsubsidy.policy.vocabulary import CLAIMANTS, COURSES, JURISDICTIONS, KINDS, ROUTES
 
 Level = Annotated[int, Field(ge=1, le=5)]
 Money = Annotated[Decimal, Field(ge=0)]
 Ratio = Annotated[Decimal, Field(ge=0, le=10)]
+
+
+# what a condition may read: the claim's fields and the facts the certificate rule derives
+CONDITION_FIELDS = frozenset(FIELD_NAMES) | {"category", "shortage"}
 
 
 def _check_condition(value: str | None) -> str | None:
@@ -27,6 +32,9 @@ def _check_condition(value: str | None) -> str | None:
             compile_condition(value)
         except ConditionError as exc:
             raise ValueError(str(exc)) from exc
+        unknown = fields_of(value) - CONDITION_FIELDS
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(sorted(unknown))} in {value!r}")
     return value
 
 
