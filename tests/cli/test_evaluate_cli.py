@@ -240,3 +240,32 @@ def test_history_record_that_cannot_be_counted_stops_the_run(tmp_path: Path) -> 
     )
     assert proc.returncode == 2
     assert "history" in proc.stderr and "person.id_number" in proc.stderr
+
+
+def test_kind_specific_facts_absent_are_reasons_not_record_errors(tmp_path: Path) -> None:
+    """Only what the contract requires is a record error; a missing fee, course or hours
+    leaves a decision (refused, or worth 0) rather than an error."""
+    records = [
+        variant("no-course", kind="entrepreneurship", claimant="training_institution"),
+        variant("no-type", kind="apprenticeship", claimant="employer", certificate=None),
+        variant(
+            "student-no-allowance",
+            kind="apprenticeship",
+            claimant="employer",
+            apprentice__type="student",
+            apprentice__labour_contract=False,
+        ),
+        variant(
+            "project-no-hours",
+            kind="project",
+            claimant="individual",
+            certificate__type="training_pass",
+        ),
+    ]
+    proc = run(str(write_jsonl(tmp_path / "c.jsonl", records)))
+    got = decisions(proc)
+    assert proc.returncode == 0, proc.stdout
+    assert got["no-course"]["reasons"] == ["not_offered"]
+    assert got["no-type"]["reasons"] == ["not_offered"]
+    assert got["student-no-allowance"]["reasons"] == ["no_labour_contract"]
+    assert got["project-no-hours"]["reasons"] == ["not_offered"]  # 2023: institutions claim it

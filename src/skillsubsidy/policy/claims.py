@@ -103,7 +103,9 @@ FIELDS: tuple[Field, ...] = (
 )
 FIELD_NAMES = tuple(f.name for f in FIELDS)
 
-# Fields required only for some claims: (field, when, why). `when` reads the raw text columns.
+# Fields required only for some claims (CONTRACT.md): (field, when, why). `when` reads the raw
+# text columns. Other kind-specific facts (fees, hours, days, course…) are not record errors
+# when absent: the rules read them as 0 or refuse the claim with a reason.
 _kind = pl.col("kind")
 _cert_type = pl.col("certificate.type")
 CONDITIONAL_REQUIREMENTS: tuple[tuple[str, pl.Expr, str], ...] = (
@@ -118,37 +120,6 @@ CONDITIONAL_REQUIREMENTS: tuple[tuple[str, pl.Expr, str], ...] = (
         & _kind.is_in(["certificate", "master_apprentice", "new_skill_cert"]),
         "required for a vocational certificate",
     ),
-    ("apprentice.type", _kind == "apprenticeship", "required for an apprenticeship claim"),
-    (
-        "apprentice.fee",
-        (_kind == "apprenticeship")
-        & (pl.col("apprentice.type") == "employee")
-        & (pl.col("jurisdiction") != "county"),
-        "required for an employee apprentice (the actual training fee)",
-    ),
-    (
-        "apprentice.allowance_paid",
-        (_kind == "apprenticeship")
-        & (pl.col("apprentice.type") == "student")
-        & (pl.col("jurisdiction") == "wenzhou"),
-        "required for a student apprentice (the allowance the employer paid)",
-    ),
-    (
-        "apprentice.fee",
-        (_kind == "apprenticeship")
-        & (pl.col("apprentice.type") == "student")
-        & (pl.col("jurisdiction") == "jinhua"),
-        "required for a student apprentice (the actual training fee)",
-    ),
-    ("training.course", _kind == "entrepreneurship", "required for entrepreneurship training"),
-    (
-        "training.hours",
-        (_kind == "project")
-        & ((_cert_type == "training_pass") | (pl.col("jurisdiction") == "jinhua")),
-        "required for project training paid by the hour",
-    ),
-    ("training.days", _kind == "order_training", "required for order training"),
-    ("training.employment_rate", _kind == "order_training", "required for order training"),
 )
 
 

@@ -93,6 +93,14 @@ def assess_apprenticeship(rule: ApprenticeshipRule) -> Assessment:
     e = rule.employee
     result = Assessment(amount=pl.lit(None))
     result.checks.append(offered_to(rule.claimants, rule.reference, "企业新型学徒制培训补贴"))
+    result.checks.append(
+        Check(
+            "not_offered",
+            a_type.is_null(),
+            const("学徒类型未填（职工学徒或学生学徒），无法确定补贴标准"),
+            rule.reference,
+        )
+    )
     if e.kind == "fee_share":
         assert e.full_below and e.share and e.floor and e.cap and e.without_vocational_cert
         standard = (
@@ -224,7 +232,15 @@ def assess_entrepreneurship(rule: EntrepreneurshipRule) -> Assessment:
                 shown=~started,
             ),
         ],
-        checks=[offered_to(rule.claimants, rule.reference, "创业培训补贴")],
+        checks=[
+            offered_to(rule.claimants, rule.reference, "创业培训补贴"),
+            Check(
+                "not_offered",
+                standard.is_null(),
+                const("创业培训项目未填或不在补贴目录（SYB、IYB、网上创业、互联网+、8+X）"),
+                rule.reference,
+            ),
+        ],
     )
 
 
