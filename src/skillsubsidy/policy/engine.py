@@ -288,11 +288,9 @@ class Engine:
         hundred masks at most), so no text is formatted for a claim that does not show it.
         """
         plan = self.plan(period_no, kind)
-        lf = frame.lazy()
-        for name, expr in plan.assessment.columns.items():
-            lf = lf.with_columns(expr.alias(name))
         decided = (
-            lf.with_columns(plan.reasons.alias("_reasons"), plan.warnings.alias("_warnings"))
+            _with_rule_columns(frame, plan)
+            .with_columns(plan.reasons.alias("_reasons"), plan.warnings.alias("_warnings"))
             .with_columns(*plan.decided)
             # only what the texts read travels on into the per-mask parts
             .select(*_DECIDED[:-1], "_shown", *plan.text_columns)
@@ -347,19 +345,20 @@ class Engine:
         ``checks=False``: the amount as if every check passed (what-if runs)."""
         plan = self.plan(period_no, kind)
         a = plan.assessment
-        lf = frame.lazy()
-        for name, expr in a.columns.items():
-            lf = lf.with_columns(expr.alias(name))
         reasons = plan.reasons if checks else pl.lit(0, dtype=pl.UInt32)
-        return lf.select(
-            "_idx",
-            reasons.alias("_reasons"),
-            pl.when(reasons == 0)
-            .then(a.amount)
-            .otherwise(pl.lit(0))
-            .cast(claim_schema.MONEY)
-            .alias("_amount"),
-        ).collect()
+        return (
+            _with_rule_columns(frame, plan)
+            .select(
+                "_idx",
+                reasons.alias("_reasons"),
+                pl.when(reasons == 0)
+                .then(a.amount)
+                .otherwise(pl.lit(0))
+                .cast(claim_schema.MONEY)
+                .alias("_amount"),
+            )
+            .collect()
+        )
 
     def derived(self, raw: pl.DataFrame) -> pl.DataFrame:
         """Valid claims of a text frame with the facts the rules read and ``_period_no``."""
@@ -605,6 +604,14 @@ class Engine:
         return result
 
 
+def _with_rule_columns(frame: pl.DataFrame, plan: _Plan) -> pl.LazyFrame:
+    """The claims with the helper columns the plan's rule computes, in order."""
+    lf = frame.lazy()
+    for name, expr in plan.assessment.columns.items():
+        lf = lf.with_columns(expr.alias(name))
+    return lf
+
+
 def _repeated_ids(pending: Sequence[tuple[pl.DataFrame, pl.DataFrame]]) -> pl.Series:
     """``_idx`` of the valid records whose id an earlier record (of any batch) already used."""
     if len(pending) < 2:
@@ -644,7 +651,7 @@ def _bits(flags: Iterable[tuple[pl.Expr, int]]) -> pl.Expr:
 def _codes(masks: pl.Series, codes: Sequence[str]) -> dict[int, str]:
     """JSON array text for each distinct mask present."""
     return {
-        int(m): orjson.dumps([c for n, c in enumerate(codes) if int(m) >> n & 1]).decode()
+        int(m): orjson.dumps(reason_codes(int(m), codes)).decode()
         for m in masks.unique().drop_nulls()
     }
 

@@ -25,7 +25,6 @@ from skillsubsidy.policy.schema import (
 )
 
 PACKS_DIR = Path(__file__).parent / "packs"
-OCCUPATIONS_FILE = PACKS_DIR / "occupations.yaml"
 
 
 class PackError(ValueError):

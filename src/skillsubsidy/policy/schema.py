@@ -11,11 +11,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from skillsubsidy.policy.claims import FIELD_NAMES
 from skillsubsidy.policy.conditions import ConditionError, compile_condition, fields_of
-from skillsubsidy.policy.vocabulary import CLAIMANTS, COURSES, JURISDICTIONS, KINDS, ROUTES
+from skillsubsidy.policy.vocabulary import CLAIMANTS, COURSES, KINDS, ROUTES
 
 Level = Annotated[int, Field(ge=1, le=5)]
 Money = Annotated[Decimal, Field(ge=0)]
@@ -38,30 +38,12 @@ def _check_condition(value: str | None) -> str | None:
     return value
 
 
-Condition = Annotated[str, Field(min_length=1)]
+# a condition in the pack language, checked when the pack loads (grammar and field names)
+Condition = Annotated[str, Field(min_length=1), AfterValidator(_check_condition)]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _conditions_parse(cls, value: object, info: object) -> object:
-        name = getattr(info, "field_name", "")
-        if name in {
-            "requires",
-            "refused_if",
-            "exempt_if",
-            "beyond_maximum_if",
-            "excluded",
-            "if_",
-            "when",
-        }:
-            _check_condition(value if isinstance(value, str) else None)
-        if name in {"any_of", "scope_any_of"} and isinstance(value, list):
-            for item in value:
-                _check_condition(item)
-        return value
 
 
 # --- pack.yaml -------------------------------------------------------------------------
@@ -91,12 +73,6 @@ class PackInfo(Strict):
     selection: Selection
     kinds: list[Literal[KINDS]]  # type: ignore[valid-type]
     kinds_reference: str
-
-    @field_validator("jurisdiction")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        assert v in JURISDICTIONS
-        return v
 
 
 # --- conditions.yaml -------------------------------------------------------------------
@@ -442,18 +418,6 @@ class NewSkillCertRule(Strict):
     first_certificate_only: FirstOnly
     claimant: DatedClaimant
 
-
-KindRule = (
-    CertificateRule
-    | ProjectRule
-    | PreJobRule
-    | ApprenticeshipRule
-    | MasterApprenticeRule
-    | EntrepreneurshipRule
-    | EnterpriseTrainingRule
-    | OrderTrainingRule
-    | NewSkillCertRule
-)
 
 KIND_RULES: dict[str, type[BaseModel]] = {
     "certificate": CertificateRule,

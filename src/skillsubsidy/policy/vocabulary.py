@@ -99,9 +99,3 @@ KIND_NAMES = {
     "order_training": "订单式培训补贴",
     "new_skill_cert": "新增技能人才取证补贴",
 }
-CERTIFICATE_TYPE_NAMES = {
-    "vocational": "职业资格/职业技能等级证书",
-    "special_ability": "专项职业能力证书",
-    "training_pass": "培训合格证书",
-    "special_operation": "特种作业操作证",
-}

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from skillsubsidy.policy.conditions import any_of, compile_condition
-from skillsubsidy.policy.rules.base import Check, Step, choose, const, flag, text
+from skillsubsidy.policy.rules.base import Check, Step, choose, const, text
 from skillsubsidy.policy.schema import AgeRule, DeadlineRule, FilingRule, Funds, Residency
 from skillsubsidy.policy.vocabulary import CLAIMANT_NAMES, DISTRICT_NAMES
 
@@ -135,14 +135,15 @@ def training_filing(rule: FilingRule | None) -> tuple[list[Check], list[Check]]:
     return [not_filed], warnings
 
 
-def residency(rule: Residency, applies: pl.Expr) -> list[Check]:
-    """The trainee's tie to the area (户籍, 居住证, 参保, 就业…): one condition suffices."""
+def residency(rule: Residency, applies: pl.Expr, reference: str | None = None) -> list[Check]:
+    """The trainee's tie to the area (户籍, 居住证, 参保, 就业…): one condition suffices.
+    ``reference``: the clause that applies the condition, when not the condition's own."""
     checks = [
         Check(
             "residency_not_met",
             applies & ~any_of(rule.any_of),
             const(f"不符合{rule.label}（以下之一：" + "；".join(rule.any_of) + "）"),
-            rule.reference,
+            reference or rule.reference,
         )
     ]
     if rule.excluded:
@@ -202,7 +203,6 @@ __all__ = [
     "age_limits",
     "claim_deadline",
     "district_name",
-    "flag",
     "fund_routing",
     "offered_to",
     "residency",

@@ -152,6 +152,8 @@ def assess(rule: ProjectRule, certificate: CertificateRule | None) -> Assessment
         )
     )
     if rule.trainee_residency and certificate is not None:
-        result.checks += residency(certificate.residency, pl.lit(True))
+        result.checks += residency(
+            certificate.residency, pl.lit(True), rule.trainee_residency_reference
+        )
     result.amount = amount
     return result
