@@ -205,7 +205,9 @@ def _field_problems(field: Field, raw: pl.Expr, value: pl.Expr) -> list[Problem]
             problem(value < 0, pl.format("must not be negative (got {})", raw)),
         ]
     if t in ("number", "money", "rate"):
-        max_places = {"money": 2, "number": 2, "rate": 4}[t]
+        # the contract sets no precision; beyond the rules' exact millionths a value would
+        # silently lose digits, so that is the record's error
+        max_places = 6
         length = raw.str.len_bytes().cast(pl.Int64)
         places = length - raw.str.find(".", literal=True).cast(pl.Int64).fill_null(length) - 1
         problems = [
@@ -272,7 +274,17 @@ def is_male(id_number: pl.Expr) -> pl.Expr:
     return id_number.str.slice(16, 1).cast(pl.Int32, strict=False).mod(2) == 1
 
 
+_ERROR_COLUMNS = ("_error_field", "_error_message")
+NO_ERRORS = pl.DataFrame(
+    schema={
+        "_idx": pl.UInt32,
+        "id": pl.String,
+        "_error_field": pl.String,
+        "_error_message": pl.String,
+    }
+)
 _PARSED = "\x00parsed:"  # prefix of the parsed columns while both forms are at hand
+_READ_ERROR = pl.col("_pre_error_field").is_not_null()
 
 
 def _problems(
@@ -318,7 +330,24 @@ def _problems(
 def validate(
     raw: pl.DataFrame, known_packs: Mapping[str, str], required: Collection[str] | None = None
 ) -> pl.DataFrame:
-    """Typed columns for every contract field, plus ``_error_field``/``_error_message``.
+    """Every record, valid or not, as typed columns for every contract field (what could not
+    be read is null) plus ``_error_field``/``_error_message`` (null on valid records), in
+    input order. Arguments as ``validate_split``, which is cheaper where the invalid
+    records' values are not needed."""
+    both, problems = _checked(raw, known_packs, required)
+    out = both.select("_idx", *(_typed(f) for f in FIELDS))
+    if not both["_bad"].any():
+        return out.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in _ERROR_COLUMNS)
+    messages = _errors(both.lazy().filter(pl.col("_bad")), problems).drop("id").collect()
+    return out.join(messages, on="_idx", how="left", maintain_order="left")
+
+
+def validate_split(
+    raw: pl.DataFrame, known_packs: Mapping[str, str], required: Collection[str] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The valid records as typed columns for every contract field (input order), and the
+    invalid ones as ``_idx``, ``id``, ``_error_field``, ``_error_message`` (the first problem
+    found).
 
     ``raw`` holds text columns (any subset of FIELD_NAMES; others are ignored; absent values
     null, see readers.py) and may hold ``_pre_error_field``/``_pre_error_message`` found while
@@ -327,8 +356,24 @@ def validate(
     not the contract's (history records need only what the ledger reads).
 
     Cost is what a million records can afford: every field is parsed once; the checks are
-    cheap flags over the parsed values; messages are built only for the failing records.
+    cheap flags over the parsed values; messages are built only for the failing records,
+    and the two sets are never joined back together.
     """
+    both, problems = _checked(raw, known_packs, required)
+    typed = [_typed(f) for f in FIELDS]
+    if not both["_bad"].any():
+        return both.select("_idx", *typed), NO_ERRORS
+    valid = both.lazy().filter(~pl.col("_bad")).select("_idx", *typed)
+    errors = _errors(both.lazy().filter(pl.col("_bad")), problems)
+    valid_frame, error_frame = pl.collect_all([valid, errors])
+    return valid_frame, error_frame
+
+
+def _checked(
+    raw: pl.DataFrame, known_packs: Mapping[str, str], required: Collection[str] | None
+) -> tuple[pl.DataFrame, list[Problem]]:
+    """The text columns with each field's parsed form beside it and ``_bad`` (some problem
+    found), and the problems checked, in the order records report them."""
     missing = [n for n in FIELD_NAMES if n not in raw.columns]
     frame = raw.lazy().with_columns(pl.lit(None, dtype=pl.String).alias(n) for n in missing)
     if "_pre_error_field" not in raw.columns:
@@ -347,42 +392,41 @@ def validate(
         *(_parse(f, pl.col(f.name), f.name in plain).alias(_PARSED + f.name) for f in FIELDS),
     )
     problems = _problems(known_packs, required)
-    read_error = pl.col("_pre_error_field").is_not_null()
     both = frame.with_columns(
-        pl.any_horizontal(read_error, *(p.bad.fill_null(False) for p in problems)).alias("_bad")
+        pl.any_horizontal(_READ_ERROR, *(p.bad.fill_null(False) for p in problems)).alias("_bad")
     ).collect()
-    typed = [
-        pl.col(_PARSED + f.name).fill_null(False).alias(f.name)
-        if f.type == "bool"
-        else pl.col(_PARSED + f.name).to_physical().alias(f.name)  # millionths
-        if f.type in ("number", "money", "rate")
-        # enums as Polars Enum: the rules compare them many times per claim
-        else pl.col(_PARSED + f.name).cast(pl.Enum(f.choices), strict=False).alias(f.name)
-        if f.type == "enum"
-        else pl.col(_PARSED + f.name).alias(f.name)
-        for f in FIELDS
-    ]
-    out = both.select("_idx", *typed)
-    failing = both.filter(pl.col("_bad"))
-    if failing.height == 0:
-        return out.with_columns(
-            pl.lit(None, dtype=pl.String).alias("_error_field"),
-            pl.lit(None, dtype=pl.String).alias("_error_message"),
-        )
+    return both, problems
+
+
+def _errors(failing: pl.LazyFrame, problems: list[Problem]) -> pl.LazyFrame:
+    """``_idx``, ``id`` and the first problem of each failing record."""
     field_expr: pl.Expr = pl.lit(None, dtype=pl.String)
     message_expr: pl.Expr = pl.lit(None, dtype=pl.String)
     for p in reversed(problems):
         field_expr = pl.when(p.bad.fill_null(False)).then(pl.lit(p.field)).otherwise(field_expr)
         message_expr = pl.when(p.bad.fill_null(False)).then(p.message).otherwise(message_expr)
-    messages = failing.select(
+    return failing.select(
         "_idx",
-        pl.when(read_error)
+        "id",
+        pl.when(_READ_ERROR)
         .then(pl.col("_pre_error_field"))
         .otherwise(field_expr)
         .alias("_error_field"),
-        pl.when(read_error)
+        pl.when(_READ_ERROR)
         .then(pl.col("_pre_error_message"))
         .otherwise(message_expr)
         .alias("_error_message"),
     )
-    return out.join(messages, on="_idx", how="left", maintain_order="left")
+
+
+def _typed(f: Field) -> pl.Expr:
+    """The column of field ``f`` as the rules read it, from its parsed form."""
+    parsed = pl.col(_PARSED + f.name)
+    if f.type == "bool":
+        return parsed.fill_null(False).alias(f.name)
+    if f.type in ("number", "money", "rate"):
+        return parsed.to_physical().alias(f.name)  # millionths
+    if f.type == "enum":
+        # enums as Polars Enum: the rules compare them many times per claim
+        return parsed.cast(pl.Enum(f.choices), strict=False).alias(f.name)
+    return parsed.alias(f.name)

@@ -432,59 +432,66 @@ class Engine:
         """``decide`` for input arriving in consecutive batches (one file read in chunks), with
         the decisions yielded batch by batch in input order.
 
-        Everything but the ledger is decided batch by batch, keeping memory to one batch's
-        working set; the ledger then runs once over the compact keys of all batches (a
-        trainee's claims may be in any of them), and each batch's lines are finished.
+        Reading and validation go batch by batch, so only one batch's text columns are ever
+        held; the typed claims of all batches are then decided together: each (pack period,
+        kind) query is planned once, however many batches there are, and the ledger sees
+        every claim of a trainee whichever batch it came in.
         """
         hist = self._history(history)
-        pending: list[tuple[pl.DataFrame, pl.DataFrame]] = []
-        keys: list[pl.DataFrame] = []
+        errors: list[pl.DataFrame] = []
+        valid_parts: list[pl.DataFrame] = []
+        ends: list[int] = []  # one past each batch's last ``_idx``
         for raw in batches:
-            checked = claim_schema.validate(raw, self._pack_jurisdiction)
+            if raw.height:
+                ends.append(int(raw.item(-1, "_idx")) + 1)  # batches come in input order
+            checked, invalid = claim_schema.validate_split(raw, self._pack_jurisdiction)
             del raw  # the text columns are done with: keep memory to the typed ones
-            errors = checked.filter(pl.col("_error_field").is_not_null()).select(
-                "_idx", "id", "_error_field", "_error_message"
-            )
-            valid = (
-                _derive(
-                    checked.lazy().filter(pl.col("_error_field").is_null()),
-                    self.catalogue.occupation_aliases,
-                )
+            errors.append(invalid)
+            valid_parts.append(
+                _derive(checked.lazy(), self.catalogue.occupation_aliases)
                 .with_columns(self._period_expr().alias("_period_no"))
                 .collect()
             )
             del checked
-            pre = self._pre_decide(valid)
-            keys.append(
-                ledger.ledger_keys(valid)
-                .join(pre.lazy().select("_idx", "_period_no", "_pre_ok", "_first_only"), on="_idx")
-                .collect()
-            )
-            del valid
-            pending.append((errors, pre))
+        all_errors = pl.concat(errors) if errors else claim_schema.NO_ERRORS
+        valid = pl.concat(valid_parts) if valid_parts else None
+        del errors, valid_parts
+        if valid is None:
+            return
         # an id repeated in a later batch is that record's error (within a batch, validate
-        # found it); such a record counts for nobody's ledger
-        repeated = _repeated_ids(pending)
-        all_keys = pl.concat(keys).filter(~pl.col("_idx").is_in(repeated)) if keys else None
-        findings = self._ledger(all_keys, hist)
-        del keys, all_keys
-        while pending:
-            errors, pre = pending.pop(0)
-            if repeated.len():
-                again = pre.filter(pl.col("_idx").is_in(repeated))
-                pre = pre.filter(~pl.col("_idx").is_in(repeated))
-                errors = pl.concat(
-                    [
-                        errors,
-                        again.select(
-                            "_idx",
-                            "id",
-                            pl.lit("id").alias("_error_field"),
-                            pl.lit(claim_schema.DUPLICATE_ID).alias("_error_message"),
-                        ),
-                    ]
-                )
-            yield self._assemble(errors, pre, findings)
+        # found it); such a record is not decided and counts for nobody's ledger
+        repeated = _repeated_ids(all_errors, valid, len(ends))
+        if repeated.len():
+            all_errors = pl.concat(
+                [
+                    all_errors,
+                    valid.filter(pl.col("_idx").is_in(repeated)).select(
+                        "_idx",
+                        "id",
+                        pl.lit("id").alias("_error_field"),
+                        pl.lit(claim_schema.DUPLICATE_ID).alias("_error_message"),
+                    ),
+                ]
+            )
+            valid = valid.filter(~pl.col("_idx").is_in(repeated))
+        pre = self._pre_decide(valid)
+        keys = (
+            ledger.ledger_keys(valid)
+            .join(pre.lazy().select("_idx", "_period_no", "_pre_ok", "_first_only"), on="_idx")
+            .collect()
+        )
+        del valid
+        findings = self._ledger(keys, hist)
+        del keys
+        # lines are finished and handed out batch by batch, in input order
+        pre = pre.sort("_idx")
+        all_errors = all_errors.sort("_idx")
+        first = 0
+        for end in ends:
+            yield self._assemble(
+                _idx_range(all_errors, first, end), _idx_range(pre, first, end), findings
+            )
+            first = end
 
     def _pre_decide(self, valid: pl.DataFrame) -> pl.DataFrame:
         """Every check but the ledger's, per (pack period, kind)."""
@@ -612,14 +619,21 @@ def _with_rule_columns(frame: pl.DataFrame, plan: _Plan) -> pl.LazyFrame:
     return lf
 
 
-def _repeated_ids(pending: Sequence[tuple[pl.DataFrame, pl.DataFrame]]) -> pl.Series:
+def _repeated_ids(errors: pl.DataFrame, valid: pl.DataFrame, batches: int) -> pl.Series:
     """``_idx`` of the valid records whose id an earlier record (of any batch) already used."""
-    if len(pending) < 2:
+    if batches < 2:
         return pl.Series("_idx", [], dtype=pl.UInt32)
-    ids = pl.concat([frame.select("_idx", "id") for pair in pending for frame in pair]).sort("_idx")
-    valid_idx = pl.concat([pre.select("_idx") for _, pre in pending]).to_series()
+    ids = pl.concat([errors.select("_idx", "id"), valid.select("_idx", "id")]).sort("_idx")
     repeated = ids.filter(pl.col("id").is_not_null() & ~pl.col("id").is_first_distinct())
-    return repeated.filter(pl.col("_idx").is_in(valid_idx))["_idx"]
+    return repeated.filter(pl.col("_idx").is_in(valid["_idx"]))["_idx"]
+
+
+def _idx_range(frame: pl.DataFrame, first: int, last: int) -> pl.DataFrame:
+    """The rows of a frame sorted by ``_idx`` with ``first <= _idx < last`` (a zero-copy slice)."""
+    idx = frame["_idx"]
+    start = idx.search_sorted(first, side="left")
+    stop = idx.search_sorted(last, side="left")
+    return frame.slice(start, stop - start)
 
 
 def _joined(fragments: Sequence[Text]) -> pl.Expr:

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import numpy as np
 import polars as pl
 
 from skillsubsidy.policy.schema import LedgerRules
@@ -200,60 +201,94 @@ def scan(
     return findings
 
 
-def _may_fail(rows: pl.LazyFrame | pl.DataFrame, rules_of: dict[int, LedgerRules]) -> pl.DataFrame:
+def _may_fail(rows: pl.DataFrame, rules_of: dict[int, LedgerRules]) -> pl.DataFrame:
     """The rows of the trainees for whom some ledger check could fail.
 
     Supposing every claim that passed its other checks is granted, each check is a running
-    count over the trainee's earlier claims (window sums, no loop). A trainee none of whose
+    count over the trainee's earlier claims (``_earlier``, no loop). A trainee none of whose
     claims fails under that supposition is done: nothing was refused, so the supposition
     held. Only the others need the exact scan, where a refusal changes what counts later.
+    ``rows`` are in scan order.
     """
 
     def per_period(value: dict[int, object], dtype: pl.DataType) -> pl.Expr:
         return pl.col("_period_no").replace_strict(value, default=None, return_dtype=dtype)
 
-    limit = per_period(
-        {n: r.annual_limit.count for n, r in rules_of.items() if r.annual_limit}, pl.Int32()
-    )
-    dup_on = per_period(
-        {n: True for n, r in rules_of.items() if r.duplicate_occupation_level}, pl.Boolean()
-    )
-    ent_on = per_period(
-        {n: True for n, r in rules_of.items() if r.entrepreneurship_repeat}, pl.Boolean()
-    )
-    grad_on = per_period(
-        {n: True for n, r in rules_of.items() if r.graduating_year_once}, pl.Boolean()
-    )
-    granted = pl.col("_pre_ok").cast(pl.Int32)
-    ent = granted * (pl.col("kind") == "entrepreneurship").cast(pl.Int32)
-    school = granted * pl.col("_school_cert").cast(pl.Int32)
-    nsc = granted * (pl.col("kind") == "new_skill_cert").cast(pl.Int32)
-
-    def before(amount: pl.Expr, *by: str) -> pl.Expr:
-        return (amount.cum_sum() - amount).over(["_who", *by])
-
-    batch = pl.col("_phase") == 1
-    fails = batch & (
-        (before(granted, "_year") >= limit).fill_null(False)
-        | (
-            dup_on.fill_null(False) & pl.col("_dup_checked") & (before(granted, "_dup_key") > 0)
-        ).fill_null(False)
-        | (
-            ent_on.fill_null(False)
-            & (pl.col("kind") == "entrepreneurship")
-            & ((before(ent, "_ent_year") > 0) | (before(ent, "_course") > 0))
-        ).fill_null(False)
-        | (grad_on.fill_null(False) & pl.col("_school_cert") & (before(school) > 0)).fill_null(
-            False
+    kind = pl.col("kind")
+    facts = rows.select(
+        pl.col("_who"),
+        pl.col("_year").fill_null(0),
+        pl.col("_dup_key").hash().alias("_dup"),
+        pl.col("_ent_year").fill_null(0),
+        pl.col("_course").cast(pl.String).hash().alias("_course"),
+        pl.col("_pre_ok").cast(pl.Int32).alias("granted"),
+        (pl.col("_phase") == 1).alias("batch"),
+        (kind == "entrepreneurship").alias("ent"),
+        (kind == "new_skill_cert").alias("nsc"),
+        pl.col("_school_cert").fill_null(False).alias("school"),
+        pl.col("_first_only").fill_null(False).alias("first_only"),
+        (pl.col("_dup_checked") & pl.col("_dup_key").is_not_null()).fill_null(False).alias("dup"),
+        per_period(
+            {n: r.annual_limit.count for n, r in rules_of.items() if r.annual_limit}, pl.Int32()
         )
-        | (pl.col("_first_only") & (before(nsc) > 0)).fill_null(False)
+        .fill_null(np.iinfo(np.int32).max)
+        .alias("limit"),
+        *(
+            per_period({n: True for n, r in rules_of.items() if getattr(r, rule)}, pl.Boolean())
+            .fill_null(False)
+            .alias(rule)
+            for rule in (
+                "duplicate_occupation_level",
+                "entrepreneurship_repeat",
+                "graduating_year_once",
+            )
+        ),
     )
-    return (
-        rows.lazy()
-        .with_columns(fails.alias("_fails"))
-        .filter(pl.col("_fails").any().over("_who"))
-        .collect()
+    col = {name: facts[name].to_numpy() for name in facts.columns}
+    who, granted = col["_who"], col["granted"]
+    ent, school, nsc = granted * col["ent"], granted * col["school"], granted * col["nsc"]
+    fails = col["batch"] & (
+        (_earlier(granted, who, col["_year"]) >= col["limit"])
+        | (
+            col["duplicate_occupation_level"]
+            & col["dup"]
+            & (_earlier(granted, who, col["_dup"]) > 0)
+        )
+        | (
+            col["entrepreneurship_repeat"]
+            & col["ent"]
+            & (
+                (_earlier(ent, who, col["_ent_year"]) > 0)
+                | (_earlier(ent, who, col["_course"]) > 0)
+            )
+        )
+        | (col["graduating_year_once"] & col["school"] & (_earlier(school, who) > 0))
+        | (col["first_only"] & (_earlier(nsc, who) > 0))
     )
+    return rows.filter(pl.col("_who").is_in(pl.Series(np.unique(who[fails]))))
+
+
+def _earlier(amount: np.ndarray, *keys: np.ndarray) -> np.ndarray:
+    """Per row, the sum of ``amount`` over the rows before it with the same ``keys``.
+
+    One stable sort by the keys keeps each group's rows in their order; an exclusive running
+    sum then minus its value at the group's first row gives the sum before each row.
+    """
+    n = len(amount)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort(keys[::-1])  # stable; the last key given to lexsort is the primary
+    ordered = amount[order].astype(np.int64)
+    exclusive = np.cumsum(ordered) - ordered
+    first = np.zeros(n, dtype=bool)
+    first[0] = True
+    for key in keys:
+        k = key[order]
+        first[1:] |= k[1:] != k[:-1]
+    group_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+    result = np.empty(n, dtype=np.int64)
+    result[order] = exclusive - exclusive[group_start]
+    return result
 
 
 def _check(row: _Row, trainee: _Trainee, rules: LedgerRules | None) -> list[LedgerFinding]:
