@@ -88,7 +88,7 @@ class _Plan:
     # bit mask of the explanation entries a claim shows
 
 
-def _kind_assessment(period: PackPeriod, kind: str) -> Assessment:
+def _kind_assessment(period: PackPeriod, kind: str, occupations: Sequence[str]) -> Assessment:
     rules = period.kinds
     rule = rules.get(kind)
     cert = rules.get("certificate")
@@ -106,10 +106,10 @@ def _kind_assessment(period: PackPeriod, kind: str) -> Assessment:
         )
     match kind:
         case "certificate":
-            return certificate.assess(rule)
+            return certificate.assess(rule, occupations)
         case "master_apprentice":
             assert cert is not None, "master_apprentice uses the pack's certificate standards"
-            return certificate.assess_master_apprentice(rule, cert)
+            return certificate.assess_master_apprentice(rule, cert, occupations)
         case "project":
             return project.assess(rule, cert)
         case "pre_job":
@@ -127,8 +127,8 @@ def _kind_assessment(period: PackPeriod, kind: str) -> Assessment:
     raise AssertionError(kind)
 
 
-def _plan(period: PackPeriod, period_no: int, kind: str) -> _Plan:
-    result = _kind_assessment(period, kind)
+def _plan(period: PackPeriod, period_no: int, kind: str, occupations: Sequence[str]) -> _Plan:
+    result = _kind_assessment(period, kind, occupations)
     age_checks, age_steps = age_limits(period.conditions.age)
     filed, late = training_filing(period.conditions.filing)
     result.checks = [
@@ -202,8 +202,9 @@ def _plan(period: PackPeriod, period_no: int, kind: str) -> _Plan:
     )
 
 
-def _derive(frame: pl.LazyFrame, aliases: Mapping[str, str]) -> pl.LazyFrame:
+def _derive(frame: pl.LazyFrame, catalogue: Catalogue) -> pl.LazyFrame:
     """Facts every rule reads: birth date, sex, age, key date, canonical occupation…"""
+    aliases = catalogue.occupation_aliases
     id_number = pl.col("person.id_number")
     birth = claim_schema.birth_date(id_number)
     age_on = pl.coalesce("training.enrolled_on", "certificate.issued_on", "applied_on")
@@ -219,10 +220,7 @@ def _derive(frame: pl.LazyFrame, aliases: Mapping[str, str]) -> pl.LazyFrame:
         age_on.alias("_age_on"),
         age.alias("_age"),
         key_date.alias("_key_date"),
-        # categorical: the rules look occupations up in their lists many times per claim
-        (occupation.replace(dict(aliases)) if aliases else occupation)
-        .cast(pl.Categorical)
-        .alias("_occupation"),
+        (occupation.replace(dict(aliases)) if aliases else occupation).alias("_occupation"),
         pl.when(pl.col("certificate.type") == "special_ability")
         .then(pl.col("certificate.level").fill_null(5))
         .otherwise(pl.col("certificate.level"))
@@ -235,6 +233,16 @@ def _derive(frame: pl.LazyFrame, aliases: Mapping[str, str]) -> pl.LazyFrame:
         pl.coalesce("training.starts_on", "training.enrolled_on", key_date).alias(
             "_training_began"
         ),
+    ).with_columns(
+        # the rules read occupation lists many times per claim: by code, not by name
+        pl.col("_occupation")
+        .replace_strict(
+            catalogue.occupations,
+            range(1, len(catalogue.occupations) + 1),
+            default=0,
+            return_dtype=pl.UInt32,
+        )
+        .alias("_occ_code"),
     )
 
 
@@ -250,7 +258,9 @@ class Engine:
     def plan(self, period_no: int, kind: str) -> _Plan:
         key = (period_no, kind)
         if key not in self._plans:
-            self._plans[key] = _plan(self.periods[period_no], period_no, kind)
+            self._plans[key] = _plan(
+                self.periods[period_no], period_no, kind, self.catalogue.occupations
+            )
         return self._plans[key]
 
     # --- pack selection --------------------------------------------------------------
@@ -347,7 +357,7 @@ class Engine:
         a = plan.assessment
         reasons = plan.reasons if checks else pl.lit(0, dtype=pl.UInt32)
         return (
-            _with_rule_columns(frame, plan)
+            _with_rule_columns(frame, plan, [a.amount, reasons])
             .select(
                 "_idx",
                 reasons.alias("_reasons"),
@@ -366,7 +376,7 @@ class Engine:
         return (
             _derive(
                 checked.lazy().filter(pl.col("_error_field").is_null()),
-                self.catalogue.occupation_aliases,
+                self.catalogue,
             )
             .with_columns(self._period_expr().alias("_period_no"))
             .collect()
@@ -414,7 +424,7 @@ class Engine:
                 for r in bad.head(5).iter_rows(named=True)
             )
             raise HistoryError(f"{bad.height} history record(s) cannot be counted: {sample}")
-        derived = _derive(checked.lazy(), self.catalogue.occupation_aliases)
+        derived = _derive(checked.lazy(), self.catalogue)
         return ledger.ledger_keys(derived).collect()
 
     def decide(self, raw: pl.DataFrame, history: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -448,7 +458,7 @@ class Engine:
             del raw  # the text columns are done with: keep memory to the typed ones
             errors.append(invalid)
             valid_parts.append(
-                _derive(checked.lazy(), self.catalogue.occupation_aliases)
+                _derive(checked.lazy(), self.catalogue)
                 .with_columns(self._period_expr().alias("_period_no"))
                 .collect()
             )
@@ -611,11 +621,22 @@ class Engine:
         return result
 
 
-def _with_rule_columns(frame: pl.DataFrame, plan: _Plan) -> pl.LazyFrame:
-    """The claims with the helper columns the plan's rule computes, in order."""
+def _with_rule_columns(
+    frame: pl.DataFrame, plan: _Plan, for_exprs: Sequence[pl.Expr] | None = None
+) -> pl.LazyFrame:
+    """The claims with the helper columns the plan's rule computes, in order; with
+    ``for_exprs``, only those these expressions read (directly or through another)."""
+    columns = plan.assessment.columns
+    wanted = set(columns)
+    if for_exprs is not None:
+        wanted = {n for e in for_exprs for n in e.meta.root_names()}
+        for name in reversed(columns):
+            if name in wanted:
+                wanted.update(columns[name].meta.root_names())
     lf = frame.lazy()
-    for name, expr in plan.assessment.columns.items():
-        lf = lf.with_columns(expr.alias(name))
+    for name, expr in columns.items():
+        if name in wanted:
+            lf = lf.with_columns(expr.alias(name))
     return lf
 
 

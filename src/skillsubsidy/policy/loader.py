@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from skillsubsidy.policy.schema import (
     KIND_RULES,
+    CertificateRule,
     Conditions,
     Funds,
     PackInfo,
@@ -52,6 +53,18 @@ class PackPeriod:
 class Catalogue:
     periods: tuple[PackPeriod, ...]
     occupation_aliases: dict[str, str]
+
+    @cached_property
+    def occupations(self) -> tuple[str, ...]:
+        """Every occupation some pack lists (categories, shortage lists), sorted: claims
+        carry an occupation's position here as a code, so lists are read by position."""
+        names: set[str] = set()
+        for period in self.periods:
+            for rule in period.kinds.values():
+                if isinstance(rule, CertificateRule):
+                    names.update(o for occs in rule.categories.lists.values() for o in occs)
+                    names.update(rule.shortage.list)
+        return tuple(sorted(names))
 
     @property
     def pack_ids(self) -> list[str]:

@@ -104,19 +104,39 @@ def plain(value: Decimal) -> str:
 
 
 def level_name(level: pl.Expr) -> pl.Expr:
-    return level.replace_strict(
-        list(LEVEL_NAMES), list(LEVEL_NAMES.values()), default="?", return_dtype=pl.String
-    )
+    return dense_lookup(level, LEVEL_NAMES, pl.String(), "?")
 
 
 def lookup(key: pl.Expr, table: Mapping[Any, Decimal], default: Decimal | None = None) -> pl.Expr:
     """A pack table applied to a column: key → money (``default`` or null when absent)."""
+    values = {k: _millionths(v) for k, v in table.items()}
+    fallback = _millionths(default) if default is not None else None
+    if all(isinstance(k, int) and 0 <= k < _DENSE_KEYS for k in values):
+        return dense_lookup(key, values, MONEY, fallback)
     return key.replace_strict(
-        list(table),
-        pl.Series([_millionths(v) for v in table.values()], dtype=MONEY),
-        default=money(default) if default is not None else None,
+        list(values),
+        pl.Series(list(values.values()), dtype=MONEY),
+        default=pl.lit(fallback, dtype=MONEY),
         return_dtype=MONEY,
     )
+
+
+_DENSE_KEYS = 1_000
+
+
+def dense_lookup(
+    key: pl.Expr,
+    table: Mapping[int, Any],
+    dtype: pl.DataType | type[pl.DataType],
+    default: Any = None,
+) -> pl.Expr:
+    """A table with small non-negative integer keys (levels, codes) applied to an integer
+    column by position: an array read per claim, several times cheaper than a hash lookup.
+    A key outside the table gives ``default``; a missing key, null."""
+    size = max(table, default=-1) + 1
+    values = pl.Series([table.get(k, default) for k in range(size)] + [default], dtype=dtype)
+    position = pl.when(key.is_null() | key.is_between(0, size - 1)).then(key).otherwise(size)
+    return pl.lit(values).gather(position.cast(pl.UInt32))
 
 
 # Explanation texts are built as JSON string contents (escaped), because decisions are

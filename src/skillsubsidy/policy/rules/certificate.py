@@ -6,6 +6,9 @@ amount = standard(category, level) × shortage uplift × claimant ratio
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import polars as pl
 
 from skillsubsidy.policy.claims import MICRO, MONEY
@@ -15,6 +18,7 @@ from skillsubsidy.policy.rules.base import (
     Check,
     Step,
     const,
+    dense_lookup,
     flag,
     level_name,
     lookup,
@@ -37,6 +41,7 @@ from skillsubsidy.policy.schema import (
 )
 
 OCC = pl.col("_occupation")
+OCC_CODE = pl.col("_occ_code")
 LEVEL = pl.col("_level")
 CERT_TYPE = pl.col("certificate.type")
 VOCATIONAL = CERT_TYPE == "vocational"
@@ -49,39 +54,51 @@ def _category_numbers(rule: CertificateRule) -> dict[str, int]:
     return {cat: n for n, cat in enumerate(rule.standards.vocational)}
 
 
-def occupation_category_no(rule: CertificateRule) -> pl.Expr:
+def by_occupation(
+    table: Mapping[str, Any],
+    occupations: Sequence[str],
+    dtype: pl.DataType | type[pl.DataType],
+    default: Any = None,
+) -> pl.Expr:
+    """A table keyed by occupation name, read through the claim's occupation code
+    (``_occ_code``: 1 + the name's position in ``occupations``, 0 for any other name)."""
+    codes = {n + 1: table[name] for n, name in enumerate(occupations) if name in table}
+    unknown = set(table) - set(occupations)
+    assert not unknown, f"occupations missing from the catalogue's list: {sorted(unknown)}"
+    return dense_lookup(OCC_CODE, codes, dtype, default)
+
+
+def occupation_category_no(rule: CertificateRule, occupations: Sequence[str]) -> pl.Expr:
     """附件1: the category of a vocational certificate's occupation, as its number in the
     standards table (a number, so that the standard is an integer-keyed lookup)."""
     numbers = _category_numbers(rule)
     table = {occ: numbers[cat] for cat, occs in rule.categories.lists.items() for occ in occs}
-    return pl.when(VOCATIONAL).then(
-        OCC.replace_strict(table, default=numbers[rule.categories.default], return_dtype=pl.Int32)
-    )
+    default = numbers[rule.categories.default]
+    return pl.when(VOCATIONAL).then(by_occupation(table, occupations, pl.Int32(), default))
 
 
 def occupation_category(rule: CertificateRule) -> pl.Expr:
     """The category's name (A/B/C/D) from its number."""
     numbers = _category_numbers(rule)
-    return pl.col("_category_no").replace_strict(
-        list(numbers.values()), list(numbers), default=None, return_dtype=pl.String
-    )
+    names = {n: cat for cat, n in numbers.items()}
+    return dense_lookup(pl.col("_category_no"), names, pl.String())
 
 
-def in_shortage_list(rule: CertificateRule) -> pl.Expr:
+def in_shortage_list(rule: CertificateRule, occupations: Sequence[str]) -> pl.Expr:
     """紧缺职业（工种）: the occupation listed at this level, or (no published list) the
     claim's own statement."""
     s = rule.shortage
     if s.source == "claim":
         return VOCATIONAL & flag("certificate.in_shortage_list")
     # one lookup of the level range, packed as highest × 10 + lowest
-    packed = OCC.replace_strict(
-        {k: v[0] * 10 + v[1] for k, v in s.list.items()}, default=None, return_dtype=pl.Int32
+    packed = by_occupation(
+        {k: v[0] * 10 + v[1] for k, v in s.list.items()}, occupations, pl.Int32()
     )
     highest, lowest = packed // 10, packed % 10
     return (VOCATIONAL & (highest >= LEVEL) & (lowest <= LEVEL)).fill_null(False)
 
 
-def certificate_standard(rule: CertificateRule) -> Assessment:
+def certificate_standard(rule: CertificateRule, occupations: Sequence[str]) -> Assessment:
     """The catalogue standard with the shortage uplift: column ``_base``."""
     std = rule.standards
     # one integer key per (category, level): category number × 10 + level
@@ -134,9 +151,9 @@ def certificate_standard(rule: CertificateRule) -> Assessment:
         steps=steps,
         checks=[not_a_certificate],
         columns={
-            "_category_no": occupation_category_no(rule),
+            "_category_no": occupation_category_no(rule, occupations),
             "category": occupation_category(rule),
-            "shortage": in_shortage_list(rule),
+            "shortage": in_shortage_list(rule, occupations),
             "_standard": standard,
             "_base": pl.when(pl.col("shortage"))
             .then(times(STANDARD, rule.shortage.factor))
@@ -150,8 +167,8 @@ def _claim_route(claimant: str, route: str | None) -> pl.Expr:
     return match & (pl.col("_route") == route) if route else match
 
 
-def assess(rule: CertificateRule) -> Assessment:
-    result = certificate_standard(rule)
+def assess(rule: CertificateRule, occupations: Sequence[str]) -> Assessment:
+    result = certificate_standard(rule, occupations)
     # the amount by claimant and route: the base × that route's ratio
     ratioed: pl.Expr = pl.lit(None, dtype=MONEY)
     offered: list[pl.Expr] = []
@@ -253,7 +270,7 @@ def _organisation(rule: CertificateRule, claimant: str, spec: OrganisationClaim)
         )
     if spec.hours:
         h = spec.hours
-        minimum = LEVEL.replace_strict(dict(h.minimum), default=None, return_dtype=pl.Int32)
+        minimum = dense_lookup(LEVEL, dict(h.minimum), pl.Int32())
         hours = pl.col("training.hours").fill_null(0)
         out.checks.append(
             Check(
@@ -288,7 +305,7 @@ def _with_hours(spec: OrganisationClaim) -> pl.Expr:
     """003 一(一)2(4): base + (hours − minimum) × 20, at most 200 % of base."""
     assert spec.hours is not None
     h = spec.hours
-    minimum = LEVEL.replace_strict(dict(h.minimum), default=None, return_dtype=pl.Int32)
+    minimum = dense_lookup(LEVEL, dict(h.minimum), pl.Int32())
     extra_hours = max_money(
         pl.col("training.hours").fill_null(0) - minimum.cast(MONEY) * MICRO, money(0)
     )
@@ -298,10 +315,10 @@ def _with_hours(spec: OrganisationClaim) -> pl.Expr:
 
 
 def assess_master_apprentice(
-    rule: MasterApprenticeRule, certificate: CertificateRule
+    rule: MasterApprenticeRule, certificate: CertificateRule, occupations: Sequence[str]
 ) -> Assessment:
     """000 一(五): per certificate, the catalogue standard (with uplift), to the master studio."""
-    result = certificate_standard(certificate)
+    result = certificate_standard(certificate, occupations)
     result.checks.append(offered_to(rule.claimants, rule.reference, "以师带徒培训补贴"))
     result.steps.append(
         Step(text("按取得证书人数和标准补贴大师工作室：{} 元", yuan(BASE)), rule.reference)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
+import numpy as np
 import polars as pl
 
 from skillsubsidy.policy.conditions import any_of, compile_condition
@@ -71,12 +73,9 @@ def claim_deadline(rule: DeadlineRule | None) -> list[Check]:
     issued, applied = pl.col("certificate.issued_on"), pl.col("applied_on")
     last_day = issued.dt.offset_by(f"{rule.months_after_issue}mo")
     if rule.months_after_issue % 12 == 0:
-        # whole years: compare YYYYMMDD numbers (a 29 February issue ends on 28 February,
-        # as offset_by does), much cheaper than calendar arithmetic on a million dates
-        def yyyymmdd(d: pl.Expr) -> pl.Expr:
-            return d.dt.year() * 10000 + d.dt.month().cast(pl.Int32) * 100 + d.dt.day()
-
-        late = yyyymmdd(applied) > yyyymmdd(issued) + rule.months_after_issue // 12 * 10000
+        # whole years: the last day looked up by day number (a million claims cannot afford
+        # calendar arithmetic); the text above still shows it as offset_by computes it
+        late = _days(applied) > _days(issued) + years_later(issued, rule.months_after_issue // 12)
     else:
         late = applied > last_day
     return [
@@ -92,6 +91,36 @@ def claim_deadline(rule: DeadlineRule | None) -> list[Check]:
             rule.reference,
         )
     ]
+
+
+# The Gregorian calendar repeats every 400 years, which are exactly 146,097 days: a table of
+# one cycle gives, for any date, how many days later the same day n years on falls.
+_CYCLE_DAYS = 146_097
+
+
+@cache
+def _years_later_table(years: int) -> pl.Series:
+    """Days from each day of a 400-year cycle (day 0 = 1970-01-01) to the same day
+    ``years`` later; 29 February goes to 28 February in a common year (as ``offset_by``)."""
+    day = np.arange(_CYCLE_DAYS).astype("datetime64[D]")
+    year = day.astype("datetime64[Y]")
+    month = day.astype("datetime64[M]")
+    target_month = (year + years).astype("datetime64[M]") + (month - year.astype("datetime64[M]"))
+    day_of_month = day - month.astype("datetime64[D]")
+    target = target_month.astype("datetime64[D]") + day_of_month
+    # a 29 February that rolled into 1 March of a common year goes back to 28 February
+    overflow = target.astype("datetime64[M]") != target_month
+    target[overflow] = target_month[overflow].astype("datetime64[D]") + 27
+    return pl.Series((target - day).astype(np.int32))
+
+
+def years_later(date: pl.Expr, years: int) -> pl.Expr:
+    """Days from ``date`` to the same day ``years`` later (see ``_years_later_table``)."""
+    return pl.lit(_years_later_table(years)).gather(_days(date) % _CYCLE_DAYS)
+
+
+def _days(date: pl.Expr) -> pl.Expr:
+    return date.to_physical().cast(pl.Int64)
 
 
 def training_filing(rule: FilingRule | None) -> tuple[list[Check], list[Check]]:
