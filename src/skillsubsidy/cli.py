@@ -50,8 +50,10 @@ def evaluate(
     total = invalid = 0
     tmp = output.with_name(output.name + ".partial") if output else None
     try:
-        hist = read_claims(history) if history else None
-        decided = Engine().decide_batches(read_claim_batches(claims), hist)
+        # the history frame is handed over, not kept: the engine keeps only its ledger keys
+        decided = Engine().decide_batches(
+            read_claim_batches(claims), read_claims(history) if history else None
+        )
         # the first batch comes only once every record was read and checked: an unreadable
         # file stops the run before anything is written
         first = next(decided)

@@ -448,6 +448,7 @@ class Engine:
         every claim of a trainee whichever batch it came in.
         """
         hist = self._history(history)
+        del history  # only the ledger's keys of it are kept
         errors: list[pl.DataFrame] = []
         valid_parts: list[pl.DataFrame] = []
         ends: list[int] = []  # one past each batch's last ``_idx``

@@ -28,8 +28,15 @@ def ledger_keys(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     level = pl.col("_level").cast(pl.String).fill_null("")
     year = pl.col("applied_on").dt.year()
     renewal = pl.col("certificate.renewal").fill_null(False)
+    # an occupation not given cannot be shown to be the same one: no key, no duplicate
+    named = pl.col("_occupation").is_not_null()
     duplicate_key = (
-        pl.when(kind.is_in(["certificate", "master_apprentice"]))
+        pl.when(
+            kind.is_in(["certificate", "master_apprentice", "project", "enterprise_training"])
+            & ~named
+        )
+        .then(pl.lit(None, dtype=pl.String))
+        .when(kind.is_in(["certificate", "master_apprentice"]))
         .then(pl.concat_str(pl.lit("C"), cert_type, occ, level, separator="|"))
         .when(kind == "project")
         .then(pl.concat_str(pl.lit("P"), cert_type, occ, separator="|"))
