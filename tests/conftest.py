@@ -9,6 +9,9 @@ import pytest
 
 from skillsubsidy.policy.engine import Engine
 
+# postgres_url / postgres_db_url: a throwaway PostgreSQL server for the storage tests
+pytest_plugins = ["tests.postgres"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_SPEC = ROOT.parent / "shared" / "spec"
 

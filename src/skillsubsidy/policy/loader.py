@@ -9,6 +9,7 @@ see plain values (the engine picks the period by the claim's key date).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -65,6 +66,20 @@ class Catalogue:
                     names.update(o for occs in rule.categories.lists.values() for o in occs)
                     names.update(rule.shortage.list)
         return tuple(sorted(names))
+
+    def period_for(self, jurisdiction: str, key_date: dt.date) -> PackPeriod | None:
+        """The pack period a claim of ``jurisdiction`` with this key date is decided under
+        when it names no pack (POLICY.md §2), as the engine chooses it."""
+        for p in self.periods:
+            sel = p.info.selection
+            if not sel.by_date or p.info.jurisdiction != jurisdiction:
+                continue
+            if (p.starts and key_date < p.starts) or (p.ends and key_date >= p.ends):
+                continue
+            if (sel.from_ and key_date < sel.from_) or (sel.until and key_date > sel.until):
+                continue
+            return p
+        return None
 
     @property
     def pack_ids(self) -> list[str]:
@@ -193,6 +208,16 @@ def load_catalogue(packs_dir: Path = PACKS_DIR) -> Catalogue:
     if problems:
         raise PackError(problems)
     return Catalogue(tuple(periods), {str(k): str(v) for k, v in aliases.items()})
+
+
+@cache
+def catalogue_version(packs_dir: Path = PACKS_DIR) -> str:
+    """A short fingerprint of every pack file: decisions record the exact data they used."""
+    digest = hashlib.sha256()
+    for path in sorted(packs_dir.rglob("*.yaml")):
+        digest.update(path.relative_to(packs_dir).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 @cache

@@ -1,0 +1,185 @@
+"""拨付 and 追回: payment batches per fund from approved claims, and recovery of money paid
+wrongly (003 二(四), 003 四(四) "追回其非法所得").
+
+A claim is paid once: the payment table holds one row per claim (a unique key), so neither
+two batches nor a repeated "mark paid" can pay it twice; marking a paid batch paid again
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from skillsubsidy.domain.workflow import ClaimStatus, PaymentBatchStatus, RecoveryStatus
+from skillsubsidy.services import registry
+from skillsubsidy.services.audit import move, record
+from skillsubsidy.services.claims import get_claim
+from skillsubsidy.services.errors import InvalidInput, NotFound, Refused
+from skillsubsidy.store.models import (
+    Claim,
+    Decision,
+    FundMovement,
+    Organisation,
+    Payment,
+    PaymentBatch,
+    Recovery,
+)
+
+
+def create_batch(session: Session, actor: str, fund_district: str) -> PaymentBatch:
+    """A batch of every approved, unpaid claim whose decision names this fund."""
+    fund = registry.fund_of(session, fund_district)
+    claims = [
+        c
+        for c in session.scalars(
+            select(Claim)
+            .where(Claim.status == ClaimStatus.APPROVED)
+            .where(~select(Payment.id).where(Payment.claim_id == Claim.id).exists())
+            .order_by(Claim.id)
+        )
+        if c.decision is not None and c.decision.fund_district == fund_district
+    ]
+    if not claims:
+        raise Refused(f"no approved claim waits for payment from fund {fund_district}")
+    batch = PaymentBatch(fund_id=fund.id, status=PaymentBatchStatus.DRAFT)
+    session.add(batch)
+    session.flush()
+    for claim in claims:
+        decision = claim.decision
+        assert decision is not None
+        session.add(_payment(session, batch, claim, decision))
+    session.flush()
+    record(
+        session,
+        "payment_batch",
+        batch.id,
+        "created",
+        actor,
+        to_status=PaymentBatchStatus.DRAFT,
+        detail={"claims": [c.id for c in claims], "fund": fund_district},
+    )
+    return batch
+
+
+def _payment(session: Session, batch: PaymentBatch, claim: Claim, decision: Decision) -> Payment:
+    """Individuals are paid to their social security card; organisations to their account."""
+    payee = decision.payee or claim.claimant
+    if payee == "individual":
+        person = claim.person
+        kind, name, number = "social_security_card", person.name, person.social_security_card
+    else:
+        org = session.get(Organisation, claim.organisation_id) if claim.organisation_id else None
+        if org is None:
+            raise InvalidInput("organisation_id", f"claim {claim.id} names no paying account")
+        kind, name, number = "organisation", org.name, org.bank_account
+    if not number:
+        raise InvalidInput("account_number", f"claim {claim.id}: no {kind} account on record")
+    return Payment(
+        batch_id=batch.id,
+        claim_id=claim.id,
+        amount=decision.amount,
+        payee=payee,
+        account_kind=kind,
+        account_name=name,
+        account_number=number,
+    )
+
+
+def get_batch(session: Session, batch_id: int) -> PaymentBatch:
+    batch = session.get(PaymentBatch, batch_id)
+    if batch is None:
+        raise NotFound("payment batch", batch_id)
+    return batch
+
+
+def mark_paid(session: Session, actor: str, batch_id: int, paid_on: dt.date) -> PaymentBatch:
+    """The bank has paid the batch: claims become paid and the fund is debited. Idempotent."""
+    batch = get_batch(session, batch_id)
+    if batch.status == PaymentBatchStatus.PAID:
+        return batch
+    batch.paid_on = paid_on
+    move(session, "payment_batch", batch, PaymentBatchStatus.PAID, "paid", actor)
+    for payment in batch.payments:
+        claim = get_claim(session, payment.claim_id)
+        move(
+            session,
+            "claim",
+            claim,
+            ClaimStatus.PAID,
+            "paid",
+            actor,
+            detail={"batch_id": batch.id, "amount": str(payment.amount)},
+        )
+        session.add(
+            FundMovement(
+                fund_id=batch.fund_id,
+                amount=-payment.amount,
+                kind="payment",
+                payment_id=payment.id,
+                note=f"claim {claim.reference}",
+            )
+        )
+    session.flush()
+    return batch
+
+
+def order_recovery(
+    session: Session, actor: str, claim_id: int, reason: str, amount: Decimal | None = None
+) -> Recovery:
+    """A paid claim found wrongly paid (fraud, error): the money is ordered back."""
+    claim = get_claim(session, claim_id)
+    payment = session.scalar(select(Payment).where(Payment.claim_id == claim.id))
+    if payment is None or claim.status != ClaimStatus.PAID:
+        raise Refused(f"claim {claim.id} was not paid: nothing to recover")
+    if not reason.strip():
+        raise InvalidInput("reason", "required")
+    due = payment.amount if amount is None else amount
+    if due <= 0 or due > payment.amount:
+        raise InvalidInput("amount", f"between 0.01 and the {payment.amount} paid")
+    recovery = Recovery(
+        claim_id=claim.id,
+        payment_id=payment.id,
+        amount=due,
+        reason=reason,
+        status=RecoveryStatus.ORDERED,
+    )
+    session.add(recovery)
+    session.flush()
+    record(
+        session,
+        "recovery",
+        recovery.id,
+        "ordered",
+        actor,
+        to_status=RecoveryStatus.ORDERED,
+        reason=reason,
+        detail={"claim_id": claim.id, "amount": str(due)},
+    )
+    move(session, "claim", claim, ClaimStatus.RECOVERED, "recovery_ordered", actor, reason=reason)
+    return recovery
+
+
+def record_recovered(session: Session, actor: str, recovery_id: int, on: dt.date) -> Recovery:
+    """The money is back: the fund is credited."""
+    recovery = session.get(Recovery, recovery_id)
+    if recovery is None:
+        raise NotFound("recovery", recovery_id)
+    payment = session.get(Payment, recovery.payment_id)
+    assert payment is not None
+    recovery.recovered_on = on
+    move(session, "recovery", recovery, RecoveryStatus.RECOVERED, "recovered", actor)
+    session.add(
+        FundMovement(
+            fund_id=payment.batch.fund_id,
+            amount=recovery.amount,
+            kind="recovery",
+            recovery_id=recovery.id,
+            note=f"claim {recovery.claim_id}",
+        )
+    )
+    session.flush()
+    return recovery

@@ -1,0 +1,1 @@
+"""The system of record: SQLAlchemy 2 mapping, the database session, Alembic migrations."""
