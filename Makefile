@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install the project with its dev tools
 
-run: $(STAMP) ## decide the demo claims (the public examples) and print the decisions
-	$(BIN)/skillsubsidy demo
+run: $(STAMP) ## start the web app and API on http://127.0.0.1:8000 with a fresh demo data set (SQLite)
+	$(BIN)/skillsubsidy serve --demo
 
 test: lint typecheck pytest examples ## everything CI runs: lint, types, tests, public examples
 

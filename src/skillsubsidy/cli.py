@@ -1,4 +1,4 @@
-"""Command line: ``skillsubsidy evaluate | packs check | demo``.
+"""Command line: ``skillsubsidy evaluate | packs check | db upgrade | serve | demo``.
 
 Exit status of ``evaluate`` (CONTRACT.md): 0 all records valid, 1 some records invalid (their
 lines carry ``error``), 2 the command could not run.
@@ -111,6 +111,53 @@ def packs_list() -> None:
         sel = cat.info(pack_id).selection
         window = f"{sel.from_ or '…'} .. {sel.until or '…'}" if sel.by_date else "only when named"
         typer.echo(f"{pack_id:20} {cat.info(pack_id).jurisdiction:8} {window}")
+
+
+db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+DEMO_DATABASE = Path("skillsubsidy-demo.db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database (SKILLSUBSIDY_DATABASE_URL, default SQLite) to the newest schema."""
+    from skillsubsidy.store.db import Database
+
+    db = Database()
+    db.upgrade()
+    typer.echo(f"database at the newest schema: {db.engine.url.render_as_string()}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    demo_data: Annotated[
+        bool, typer.Option("--demo", help=f"a fresh demo data set in ./{DEMO_DATABASE}")
+    ] = False,
+) -> None:
+    """Run the web application and the REST API (SQLite by default)."""
+    import uvicorn
+
+    from skillsubsidy.api.app import create_app
+    from skillsubsidy.store.db import Database
+
+    if demo_data:
+        from skillsubsidy.demo.seed import seed
+
+        DEMO_DATABASE.unlink(missing_ok=True)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
+        db = Database(f"sqlite:///{DEMO_DATABASE.resolve()}")
+        db.upgrade()
+        typer.echo("seeding the demo data set …")
+        made = seed(db)
+        typer.echo("demo users (API token = demo-<username>): " + ", ".join(made.users))
+    else:
+        db = Database()
+        db.upgrade()
+    typer.echo(f"skillsubsidy on http://{host}:{port}/  (API: /api/v1, OpenAPI: /openapi.json)")
+    uvicorn.run(create_app(db), host=host, port=port, log_level="info")
 
 
 @app.command()

@@ -236,6 +236,7 @@ class Claim(Base):
     submitted_at: Mapped[dt.datetime] = mapped_column(server_default=_now())
     person: Mapped[Person] = relationship()
     organisation: Mapped[Organisation | None] = relationship()
+    training_class: Mapped[TrainingClass | None] = relationship()
     decisions: Mapped[list[Decision]] = relationship(
         back_populates="claim", order_by="Decision.version"
     )
@@ -378,3 +379,20 @@ class Recovery(Base):
     )
     ordered_at: Mapped[dt.datetime] = mapped_column(server_default=_now())
     recovered_on: Mapped[dt.date | None]
+
+
+class User(Base):
+    """Someone who signs in, with one role and its scope: caseworkers their districts,
+    institutions, employers and schools their organisation, trainees themselves."""
+
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    districts: Mapped[list[Any]] = mapped_column(default=list)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the API token
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(default=True)

@@ -1,0 +1,76 @@
+"""The FastAPI application: routers under ``/api/v1``, service refusals as HTTP answers."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from skillsubsidy import __version__
+from skillsubsidy.api.routes import claims, classes, evaluate, finance, notices, registry
+from skillsubsidy.domain.workflow import IllegalTransition
+from skillsubsidy.services.errors import InvalidInput, NotFound, Refused
+from skillsubsidy.store.db import Database
+
+API = "/api/v1"
+
+
+def create_app(database: Database | None = None) -> FastAPI:
+    app = FastAPI(
+        title="skillsubsidy",
+        version=__version__,
+        summary="职业技能培训补贴: decisions, classes, claims, notices, payments",
+        openapi_url="/openapi.json",
+        docs_url=None,  # the interactive docs load their scripts from the internet
+        redoc_url=None,
+    )
+    app.state.database = database or Database()
+    for module in (evaluate, registry, classes, claims, notices, finance):
+        app.include_router(module.router, prefix=API)
+
+    @app.exception_handler(InvalidInput)
+    def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
+        # the shape of FastAPI's own validation errors: the field is named in ``loc``
+        body = {
+            "detail": [
+                {"loc": ["body", *exc.field.split(".")], "msg": exc.message, "type": "value_error"}
+            ]
+        }
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(NotFound)
+    def _missing(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(Refused)
+    def _refused(_: Request, exc: Refused) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "clause": exc.clause}, status_code=409)
+
+    @app.exception_handler(IllegalTransition)
+    def _illegal(_: Request, exc: IllegalTransition) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    def home() -> str:
+        return _HOME
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+_HOME = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>skillsubsidy 职业技能培训补贴</title>
+<style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;line-height:1.6}
+code{background:#f3f3f3;padding:0 .3em}</style></head><body>
+<h1>skillsubsidy 职业技能培训补贴系统</h1>
+<p>补贴测算、开班备案、实名制报名、申请初审与复核、公示与异议、拨付与追回。</p>
+<ul>
+<li>接口说明（OpenAPI）：<a href="/openapi.json">/openapi.json</a></li>
+<li>补贴测算：<code>POST /api/v1/evaluate</code></li>
+<li>公示名单（无需登录）：<a href="/api/v1/notices/1">/api/v1/notices/1</a></li>
+<li>其余接口需携带 <code>Authorization: Bearer &lt;token&gt;</code>；演示账号的 token 为
+<code>demo-&lt;用户名&gt;</code>，例如 <code>demo-lucheng</code>（鹿城区经办人）。</li>
+</ul></body></html>
+"""

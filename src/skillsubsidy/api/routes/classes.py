@@ -1,0 +1,162 @@
+"""Training classes: filing, approval, roster, evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from skillsubsidy.api.auth import DatabaseDep, Principal, forbidden, roles
+from skillsubsidy.api.schemas import (
+    ClassCreate,
+    ClassPublic,
+    DateBody,
+    EnrolmentCreate,
+    EvidenceCreate,
+    ReasonBody,
+)
+from skillsubsidy.services import classes, registry
+from skillsubsidy.store.db import Database
+from skillsubsidy.store.models import TrainingClass
+
+router = APIRouter(prefix="/classes", tags=["classes"])
+Organiser = Annotated[Principal, Depends(roles("institution", "employer", "school"))]
+Caseworker = Annotated[Principal, Depends(roles("caseworker"))]
+Reader = Annotated[
+    Principal,
+    Depends(roles("caseworker", "institution", "employer", "school", "finance", "auditor")),
+]
+
+
+def _own(s: Session, who: Principal, class_id: int) -> TrainingClass:
+    cls = classes.get_class(s, class_id)
+    if who.role != "admin" and cls.organisation_id != who.organisation_id:
+        raise forbidden(f"class {class_id} belongs to another organisation")
+    return cls
+
+
+def _district(s: Session, who: Principal, class_id: int) -> TrainingClass:
+    cls = classes.get_class(s, class_id)
+    if not who.works_on_district(cls.district_code):
+        raise forbidden(f"class {class_id} is filed in {cls.district_code}")
+    return cls
+
+
+@router.post("", response_model=ClassPublic, status_code=201)
+def create_class(body: ClassCreate, db: DatabaseDep, who: Organiser) -> ClassPublic:
+    if who.role != "admin" and body.organisation_id != who.organisation_id:
+        raise forbidden("a class of another organisation")
+    return db.run(
+        lambda s: ClassPublic.model_validate(
+            classes.create_class(s, who.actor, **body.model_dump())
+        )
+    )
+
+
+@router.get("", response_model=list[ClassPublic])
+def list_classes(
+    db: DatabaseDep, who: Reader, status: str | None = None, district: str | None = None
+) -> list[ClassPublic]:
+    with db.session() as s:
+        query = select(TrainingClass).order_by(TrainingClass.id)
+        if status:
+            query = query.where(TrainingClass.status == status)
+        if district:
+            query = query.where(TrainingClass.district_code == district)
+        return [ClassPublic.model_validate(c) for c in s.scalars(query) if who.sees_class(c)]
+
+
+@router.get("/{class_id}", response_model=ClassPublic)
+def get_class(class_id: int, db: DatabaseDep, who: Reader) -> ClassPublic:
+    with db.session() as s:
+        cls = classes.get_class(s, class_id)
+        if not who.sees_class(cls):
+            raise forbidden(f"class {class_id}")
+        return ClassPublic.model_validate(cls)
+
+
+def _step(
+    db: Database,
+    who: Principal,
+    class_id: int,
+    guard: Callable[[Session, Principal, int], TrainingClass],
+    act: Callable[[Session], TrainingClass],
+) -> ClassPublic:
+    """One move of a class, by a caller that ``guard`` lets through, in one transaction."""
+
+    def work(s: Session) -> ClassPublic:
+        guard(s, who, class_id)
+        return ClassPublic.model_validate(act(s))
+
+    return db.run(work)
+
+
+@router.post("/{class_id}/file", response_model=ClassPublic)
+def file_class(class_id: int, body: DateBody, db: DatabaseDep, who: Organiser) -> ClassPublic:
+    """开班备案 by the organiser, before the start."""
+    return _step(
+        db, who, class_id, _own, lambda s: classes.file_class(s, who.actor, class_id, body.on)
+    )
+
+
+@router.post("/{class_id}/approve", response_model=ClassPublic)
+def approve_class(class_id: int, body: DateBody, db: DatabaseDep, who: Caseworker) -> ClassPublic:
+    return _step(
+        db,
+        who,
+        class_id,
+        _district,
+        lambda s: classes.approve_class(s, who.actor, class_id, body.on),
+    )
+
+
+@router.post("/{class_id}/refuse", response_model=ClassPublic)
+def refuse_filing(class_id: int, body: ReasonBody, db: DatabaseDep, who: Caseworker) -> ClassPublic:
+    return _step(
+        db,
+        who,
+        class_id,
+        _district,
+        lambda s: classes.refuse_filing(s, who.actor, class_id, body.reason),
+    )
+
+
+@router.post("/{class_id}/start", response_model=ClassPublic)
+def start_class(class_id: int, body: DateBody, db: DatabaseDep, who: Organiser) -> ClassPublic:
+    return _step(
+        db, who, class_id, _own, lambda s: classes.start_class(s, who.actor, class_id, body.on)
+    )
+
+
+@router.post("/{class_id}/finish", response_model=ClassPublic)
+def finish_class(class_id: int, body: DateBody, db: DatabaseDep, who: Organiser) -> ClassPublic:
+    return _step(
+        db, who, class_id, _own, lambda s: classes.finish_class(s, who.actor, class_id, body.on)
+    )
+
+
+@router.post("/{class_id}/enrolments", status_code=201)
+def enrol(class_id: int, body: EnrolmentCreate, db: DatabaseDep, who: Organiser) -> dict[str, int]:
+    def work(s: Session) -> dict[str, int]:
+        _own(s, who, class_id)
+        person = registry.register_person(
+            s, body.id_number, body.name, social_security_card=body.social_security_card
+        )
+        enrolment = classes.enrol(s, who.actor, class_id, person, body.enrolled_on)
+        return {"id": enrolment.id, "person_id": person.id}
+
+    return db.run(work)
+
+
+@router.post("/{class_id}/evidence", status_code=201)
+def add_evidence(
+    class_id: int, body: EvidenceCreate, db: DatabaseDep, who: Organiser
+) -> dict[str, int]:
+    def work(s: Session) -> dict[str, int]:
+        _own(s, who, class_id)
+        return {"id": classes.add_evidence(s, who.actor, class_id, **body.model_dump()).id}
+
+    return db.run(work)

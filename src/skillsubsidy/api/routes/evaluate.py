@@ -1,0 +1,25 @@
+"""``POST /api/v1/evaluate``: the contract's HTTP form (CONTRACT.md), same engine as the CLI."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from fastapi import APIRouter
+
+from skillsubsidy.api.schemas import EvaluateRequest, EvaluateResponse
+from skillsubsidy.policy.engine import Engine, evaluate
+
+router = APIRouter(tags=["evaluate"])
+
+
+@cache
+def _engine() -> Engine:
+    return Engine()
+
+
+@router.post("/evaluate", response_model=EvaluateResponse)
+def evaluate_claims(body: EvaluateRequest) -> EvaluateResponse:
+    """Decide claims against history; invalid records get an ``error``, the rest decide."""
+    if not body.claims:
+        return EvaluateResponse(decisions=[])
+    return EvaluateResponse(decisions=evaluate(body.claims, body.history, engine=_engine()))

@@ -1,0 +1,126 @@
+"""公示 and 异议: publishing (caseworkers), the public list and objections (anyone)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
+
+from skillsubsidy.api.auth import DatabaseDep, Principal, forbidden, roles
+from skillsubsidy.api.schemas import (
+    DateBody,
+    NoticeCreate,
+    NoticeLine,
+    NoticePublic,
+    ObjectionCreate,
+    ObjectionPublic,
+    ObjectionResolve,
+)
+from skillsubsidy.domain.identity import masked_name
+from skillsubsidy.services import notices
+from skillsubsidy.store.models import Objection, Organisation, PublicNotice
+
+router = APIRouter(tags=["notices"])
+Caseworker = Annotated[Principal, Depends(roles("caseworker"))]
+
+
+def public_lines(s: Session, notice: PublicNotice) -> list[NoticeLine]:
+    """The legally required columns: the unit (or the trainee, name masked), how many, the
+    standard and the amount — never an ID number, address, phone or account."""
+    groups: dict[tuple[str, str, Decimal], list[int]] = defaultdict(list)
+    for item in notice.items:
+        claim = item.claim
+        decision = claim.decision
+        amount = decision.amount if decision else Decimal(0)
+        if claim.organisation_id and (decision is None or decision.payee != "individual"):
+            org = s.get(Organisation, claim.organisation_id)
+            payee = org.name if org else "—"
+        else:
+            payee = masked_name(claim.person.name)
+        groups[(payee, claim.kind, amount)].append(claim.id)
+    return [
+        NoticeLine(
+            claim_id=ids[0],
+            kind=kind,
+            payee=payee,
+            count=len(ids),
+            standard=f"{amount} 元/人",
+            amount=amount * len(ids),
+        )
+        for (payee, kind, amount), ids in groups.items()
+    ]
+
+
+def _public(s: Session, notice: PublicNotice) -> NoticePublic:
+    return NoticePublic(
+        id=notice.id,
+        title=notice.title,
+        district_code=notice.district_code,
+        published_on=notice.published_on,
+        last_day=notice.closes_on,
+        status=notice.status,
+        lines=public_lines(s, notice),
+    )
+
+
+@router.post("/notices", response_model=NoticePublic, status_code=201)
+def publish_notice(body: NoticeCreate, db: DatabaseDep, who: Caseworker) -> NoticePublic:
+    if not who.works_on_district(body.district_code):
+        raise forbidden(f"notices of {body.district_code}")
+
+    def work(s: Session) -> NoticePublic:
+        notice = notices.publish_notice(
+            s, who.actor, body.district_code, body.claim_ids, body.published_on, body.title
+        )
+        return _public(s, notice)
+
+    return db.run(work)
+
+
+@router.get("/notices/{notice_id}", response_model=NoticePublic)
+def show_notice(notice_id: int, db: DatabaseDep) -> NoticePublic:
+    """Public: no sign-in."""
+    with db.session() as s:
+        return _public(s, notices.get_notice(s, notice_id))
+
+
+@router.post("/notices/{notice_id}/objections", response_model=ObjectionPublic, status_code=201)
+def lodge_objection(notice_id: int, body: ObjectionCreate, db: DatabaseDep) -> ObjectionPublic:
+    """Public: anyone may object while the notice runs."""
+    return db.run(
+        lambda s: ObjectionPublic.model_validate(
+            notices.lodge_objection(s, notice_id, **body.model_dump())
+        )
+    )
+
+
+@router.post("/objections/{objection_id}/resolve", response_model=ObjectionPublic)
+def resolve_objection(
+    objection_id: int, body: ObjectionResolve, db: DatabaseDep, who: Caseworker
+) -> ObjectionPublic:
+    def work(s: Session) -> ObjectionPublic:
+        objection = s.get(Objection, objection_id)
+        if objection is not None:
+            notice = notices.get_notice(s, objection.notice_id)
+            if not who.works_on_district(notice.district_code):
+                raise forbidden(f"objections in {notice.district_code}")
+        resolved = notices.resolve_objection(
+            s, who.actor, objection_id, body.upheld, body.resolution, body.on
+        )
+        return ObjectionPublic.model_validate(resolved)
+
+    return db.run(work)
+
+
+@router.post("/notices/{notice_id}/close", response_model=NoticePublic)
+def close_notice(notice_id: int, body: DateBody, db: DatabaseDep, who: Caseworker) -> NoticePublic:
+    def work(s: Session) -> NoticePublic:
+        notice = notices.get_notice(s, notice_id)
+        if not who.works_on_district(notice.district_code):
+            raise forbidden(f"notices of {notice.district_code}")
+        return _public(s, notices.close_notice(s, who.actor, notice_id, body.on))
+
+    return db.run(work)

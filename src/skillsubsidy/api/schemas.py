@@ -1,0 +1,268 @@
+"""Request and response bodies. Create models take only what a caller may set; Public
+models show what a caller may see."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class EvaluateRequest(_In):
+    claims: list[dict[str, Any]]
+    history: list[dict[str, Any]] = []
+
+
+class EvaluateResponse(BaseModel):
+    decisions: list[dict[str, Any]]
+
+
+class OrganisationCreate(_In):
+    kind: str
+    name: str = Field(min_length=1, max_length=128)
+    credit_code: str
+    district_code: str
+    public_institution: bool = False
+    bank_account: str | None = None
+
+
+class OrganisationPublic(_Out):
+    id: int
+    kind: str
+    name: str
+    credit_code: str
+    district_code: str
+
+
+class PersonCreate(_In):
+    id_number: str
+    name: str = Field(min_length=1, max_length=64)
+    phone: str | None = None
+    social_security_card: str | None = None
+
+
+class PersonPublic(_Out):
+    id: int
+    name: str
+    birth_date: dt.date
+    sex: str
+
+
+class ClassCreate(_In):
+    organisation_id: int
+    district_code: str
+    subsidy_kind: str
+    title: str = Field(min_length=1, max_length=128)
+    hours: Decimal = Field(ge=0)
+    starts_on: dt.date
+    ends_on: dt.date
+    venue: str = Field(min_length=1, max_length=256)
+    occupation: str | None = None
+    level: int | None = Field(default=None, ge=1, le=5)
+    course: str | None = None
+    teachers: list[dict[str, Any]] = []
+    schedule: list[dict[str, Any]] = []
+    max_size: int | None = Field(default=None, ge=1)
+    domestic_service: bool = False
+
+
+class ClassPublic(_Out):
+    id: int
+    organisation_id: int
+    district_code: str
+    subsidy_kind: str
+    title: str
+    occupation: str | None
+    level: int | None
+    hours: Decimal
+    starts_on: dt.date
+    ends_on: dt.date
+    status: str
+    filed_on: dt.date | None
+    over_size: bool
+
+
+class DateBody(_In):
+    on: dt.date
+
+
+class ReasonBody(_In):
+    reason: str = Field(min_length=1)
+
+
+class EnrolmentCreate(_In):
+    id_number: str
+    name: str = Field(min_length=1, max_length=64)
+    enrolled_on: dt.date
+    social_security_card: str | None = None
+
+
+class EvidenceCreate(_In):
+    kind: str
+    description: str = Field(min_length=1, max_length=256)
+    recorded_on: dt.date
+    file_name: str | None = None
+    duration_seconds: int | None = Field(default=None, ge=0)
+
+
+class CertificateCreate(_In):
+    id_number: str
+    name: str = Field(min_length=1, max_length=64)
+    type: str
+    occupation: str | None = None
+    level: int | None = Field(default=None, ge=1, le=5)
+    number: str = Field(min_length=1, max_length=64)
+    issued_on: dt.date
+    renewal: bool = False
+
+
+class ClaimCreate(_In):
+    facts: dict[str, Any]  # the claim as in CONTRACT.md (jurisdiction, kind, claimant, …)
+    person_name: str = Field(min_length=1, max_length=64)
+    organisation_id: int | None = None
+    class_id: int | None = None
+    certificate_id: int | None = None
+
+
+class ChangesBody(_In):
+    reason: str = Field(min_length=1)
+    changes: dict[str, Any] = {}
+
+
+class DecisionPublic(_Out):
+    version: int
+    pack_id: str | None
+    pack_version: str
+    eligible: bool
+    amount: Decimal
+    payee: str | None
+    fund_district: str | None
+    reasons: list[str]
+    warnings: list[str]
+    explanation: list[dict[str, Any]]
+    decided_by: str
+    decided_at: dt.datetime
+
+
+class ClaimPublic(_Out):
+    id: int
+    reference: str
+    kind: str
+    claimant: str
+    jurisdiction: str
+    district_code: str
+    applied_on: dt.date
+    status: str
+    organisation_id: int | None
+    class_id: int | None
+    decision: DecisionPublic | None
+
+
+class EventPublic(_Out):
+    id: int
+    action: str
+    from_status: str | None
+    to_status: str | None
+    actor: str
+    reason: str | None
+    detail: dict[str, Any] | None
+    at: dt.datetime
+
+
+class NoticeCreate(_In):
+    district_code: str
+    claim_ids: list[int] = Field(min_length=1)
+    published_on: dt.date
+    title: str | None = None
+
+
+class NoticeLine(BaseModel):
+    """One published line: who (unit or masked name), how many, the standard, the amount."""
+
+    claim_id: int
+    kind: str
+    payee: str
+    count: int
+    standard: str
+    amount: Decimal
+
+
+class NoticePublic(BaseModel):
+    id: int
+    title: str
+    district_code: str
+    published_on: dt.date
+    last_day: dt.date
+    status: str
+    lines: list[NoticeLine]
+
+
+class ObjectionCreate(_In):
+    claim_id: int
+    objector: str = Field(min_length=1, max_length=64)
+    contact: str = Field(min_length=1, max_length=128)
+    grounds: str = Field(min_length=1)
+    lodged_on: dt.date
+
+
+class ObjectionPublic(_Out):
+    id: int
+    notice_id: int
+    claim_id: int
+    status: str
+    lodged_on: dt.date
+    resolution: str | None
+
+
+class ObjectionResolve(_In):
+    upheld: bool
+    resolution: str = Field(min_length=1)
+    on: dt.date
+
+
+class BatchCreate(_In):
+    fund_district: str
+
+
+class PaymentPublic(_Out):
+    claim_id: int
+    amount: Decimal
+    payee: str
+    account_kind: str
+    account_name: str
+
+
+class BatchPublic(_Out):
+    id: int
+    fund_id: int
+    status: str
+    paid_on: dt.date | None
+    payments: list[PaymentPublic]
+
+
+class RecoveryCreate(_In):
+    reason: str = Field(min_length=1)
+    amount: Decimal | None = Field(default=None, gt=0)
+
+
+class RecoveryPublic(_Out):
+    id: int
+    claim_id: int
+    amount: Decimal
+    status: str
+    recovered_on: dt.date | None
+
+
+class FundPublic(BaseModel):
+    district_code: str
+    balance: Decimal
