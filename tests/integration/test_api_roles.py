@@ -228,3 +228,40 @@ def test_evaluate_is_the_contract(demo_api: tuple[TestClient, Demo]) -> None:
     assert second["error"]["field"] == "jurisdiction"
     assert first["id"] == "x1" and ("amount" in first or "error" in first)
     assert client.get("/openapi.json").json()["paths"]["/api/v1/evaluate"]
+
+
+def test_lists_for_each_desk(demo_api: tuple[TestClient, Demo]) -> None:
+    client, demo = demo_api
+    assert client.get("/api/v1/notices").status_code == 200  # public
+    assert len(client.get("/api/v1/notices?district=330302").json()) >= 2
+    lodged = client.get("/api/v1/objections?status=lodged", headers=_as(demo, "lucheng"))
+    assert lodged.status_code == 200 and len(lodged.json()) >= 1
+    assert client.get("/api/v1/objections", headers=_as(demo, "longwan")).json() == []
+    assert _status(client, demo, "yucai", "GET", "/api/v1/objections") == 403
+    assert _status(client, demo, "finance", "GET", "/api/v1/payment-batches") == 200
+    assert _status(client, demo, "chenxm", "GET", "/api/v1/payment-batches") == 403
+    me = client.get("/api/v1/me", headers=_as(demo, "longwan")).json()
+    assert me == {
+        "username": "longwan",
+        "role": "caseworker",
+        "districts": ["330303"],
+        "organisation_id": None,
+        "person_id": None,
+    }
+
+
+def test_a_certificate_is_recorded_once(demo_api: tuple[TestClient, Demo]) -> None:
+    client, demo = demo_api
+    body = {
+        "id_number": demo.people[0],
+        "name": "陈晓明",
+        "type": "vocational",
+        "occupation": "电工",
+        "level": 3,
+        "number": "Z-ONCE-1",
+        "issued_on": "2025-01-10",
+    }
+    assert _status(client, demo, "chenxm", "POST", "/api/v1/certificates", body) == 403
+    assert _status(client, demo, "yucai", "POST", "/api/v1/certificates", body) == 201
+    again = client.post("/api/v1/certificates", json=body, headers=_as(demo, "yucai"))
+    assert again.status_code == 422 and again.json()["detail"][0]["loc"][-1] == "number"

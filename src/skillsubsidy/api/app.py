@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy.exc import IntegrityError
 
 from skillsubsidy import __version__
 from skillsubsidy.api.routes import claims, classes, evaluate, finance, notices, registry
@@ -48,6 +49,11 @@ def create_app(database: Database | None = None) -> FastAPI:
     @app.exception_handler(IllegalTransition)
     def _illegal(_: Request, exc: IllegalTransition) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(IntegrityError)
+    def _conflict(_: Request, exc: IntegrityError) -> JSONResponse:
+        # a unique key taken meanwhile (the services check first; this is the last guard)
+        return JSONResponse({"detail": "conflicts with an existing record"}, status_code=409)
 
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
     def home() -> str:

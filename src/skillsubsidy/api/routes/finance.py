@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from skillsubsidy.api.auth import DatabaseDep, Principal, forbidden, roles
@@ -17,6 +18,7 @@ from skillsubsidy.api.schemas import (
     RecoveryPublic,
 )
 from skillsubsidy.services import payments, registry
+from skillsubsidy.store.models import PaymentBatch
 
 router = APIRouter(tags=["finance"])
 Finance = Annotated[Principal, Depends(roles("finance"))]
@@ -31,6 +33,15 @@ def create_batch(body: BatchCreate, db: DatabaseDep, who: Finance) -> BatchPubli
             payments.create_batch(s, who.actor, body.fund_district)
         )
     )
+
+
+@router.get("/payment-batches", response_model=list[BatchPublic])
+def list_batches(db: DatabaseDep, who: Reader, status: str | None = None) -> list[BatchPublic]:
+    with db.session() as s:
+        query = select(PaymentBatch).order_by(PaymentBatch.id.desc())
+        if status:
+            query = query.where(PaymentBatch.status == status)
+        return [BatchPublic.model_validate(b) for b in s.scalars(query.limit(200))]
 
 
 @router.get("/payment-batches/{batch_id}", response_model=BatchPublic)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from skillsubsidy.api.auth import DatabaseDep, Principal, forbidden, roles
@@ -25,6 +26,7 @@ from skillsubsidy.store.models import Objection, Organisation, PublicNotice
 
 router = APIRouter(tags=["notices"])
 Caseworker = Annotated[Principal, Depends(roles("caseworker"))]
+Reviewer = Annotated[Principal, Depends(roles("caseworker", "auditor"))]
 
 
 def public_lines(s: Session, notice: PublicNotice) -> list[NoticeLine]:
@@ -78,6 +80,34 @@ def publish_notice(body: NoticeCreate, db: DatabaseDep, who: Caseworker) -> Noti
         return _public(s, notice)
 
     return db.run(work)
+
+
+@router.get("/notices", response_model=list[NoticePublic])
+def list_notices(
+    db: DatabaseDep, district: str | None = None, status: str | None = None
+) -> list[NoticePublic]:
+    """Public: the notices, newest first."""
+    with db.session() as s:
+        query = select(PublicNotice).order_by(PublicNotice.id.desc())
+        if district:
+            query = query.where(PublicNotice.district_code == district)
+        if status:
+            query = query.where(PublicNotice.status == status)
+        return [_public(s, n) for n in s.scalars(query.limit(100))]
+
+
+@router.get("/objections", response_model=list[ObjectionPublic])
+def list_objections(
+    db: DatabaseDep, who: Reviewer, status: str | None = None
+) -> list[ObjectionPublic]:
+    """The objections of the caller's districts (all for auditors), oldest first."""
+    with db.session() as s:
+        query = select(Objection).join(PublicNotice).order_by(Objection.id)
+        if status:
+            query = query.where(Objection.status == status)
+        if who.role == "caseworker":
+            query = query.where(PublicNotice.district_code.in_(who.districts))
+        return [ObjectionPublic.model_validate(o) for o in s.scalars(query)]
 
 
 @router.get("/notices/{notice_id}", response_model=NoticePublic)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from skillsubsidy.api.auth import DatabaseDep, Principal, forbidden, roles
+from skillsubsidy.api.auth import DatabaseDep, Principal, principal, roles
 from skillsubsidy.api.schemas import (
     CertificateCreate,
     OrganisationCreate,
@@ -14,13 +16,38 @@ from skillsubsidy.api.schemas import (
     PersonCreate,
     PersonPublic,
 )
+from skillsubsidy.policy.vocabulary import CERTIFICATE_TYPES
 from skillsubsidy.services import registry
-from skillsubsidy.store.models import Certificate
+from skillsubsidy.services.errors import InvalidInput
+from skillsubsidy.store.models import Certificate, Organisation
 
 router = APIRouter(tags=["registry"])
 Admin = Annotated[Principal, Depends(roles())]
 Registrar = Annotated[Principal, Depends(roles("caseworker", "institution", "employer", "school"))]
 Issuer = Annotated[Principal, Depends(roles("caseworker", "institution"))]
+
+
+@router.get("/me")
+def me(who: Annotated[Principal, Depends(principal)]) -> dict[str, object]:
+    """The signed-in user: role and scope."""
+    return {
+        "username": who.username,
+        "role": who.role,
+        "districts": list(who.districts),
+        "organisation_id": who.organisation_id,
+        "person_id": who.person_id,
+    }
+
+
+@router.get("/organisations", response_model=list[OrganisationPublic])
+def list_organisations(
+    db: DatabaseDep, who: Annotated[Principal, Depends(principal)], kind: str | None = None
+) -> list[OrganisationPublic]:
+    with db.session() as s:
+        query = select(Organisation).order_by(Organisation.id)
+        if kind:
+            query = query.where(Organisation.kind == kind)
+        return [OrganisationPublic.model_validate(o) for o in s.scalars(query)]
 
 
 @router.post("/organisations", response_model=OrganisationPublic, status_code=201)
@@ -45,12 +72,11 @@ def register_person(body: PersonCreate, db: DatabaseDep, who: Registrar) -> Pers
 def record_certificate(body: CertificateCreate, db: DatabaseDep, who: Issuer) -> dict[str, int]:
     """A certificate obtained (recorded by the bureau or the evaluating institution)."""
 
-    def work(s: object) -> dict[str, int]:
-        from sqlalchemy.orm import Session
-
-        assert isinstance(s, Session)
-        if who.role == "caseworker" and not who.districts:
-            raise forbidden("no district")
+    def work(s: Session) -> dict[str, int]:
+        if body.type not in CERTIFICATE_TYPES:
+            raise InvalidInput("type", f"one of {', '.join(CERTIFICATE_TYPES)}")
+        if s.scalar(select(Certificate.id).where(Certificate.number == body.number)):
+            raise InvalidInput("number", f"certificate {body.number} is recorded already")
         person = registry.register_person(s, body.id_number, body.name)
         values = body.model_dump(exclude={"id_number", "name"})
         cert = Certificate(person_id=person.id, issuer_id=who.organisation_id, **values)
