@@ -20,4 +20,4 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
     db = Database(url)
     db.upgrade()
     yield db
-    db.engine.dispose()
+    db.dispose()

@@ -4,6 +4,7 @@ on both databases. 401 without a token, 403 outside the role or its scope."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from skillsubsidy.domain.workflow import ClaimStatus
 from skillsubsidy.store.db import Database
 from tests.postgres import fresh_database
 
+TODAY = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
 ROLES = ("admin", "lucheng", "longwan", "yucai", "jinggong", "jishi", "chenxm", "finance", "audit")
 
 
@@ -29,7 +31,7 @@ def demo_api(
         else:
             url = stack.enter_context(fresh_database(request.getfixturevalue("postgres_url")))
         db = Database(url)
-        stack.callback(db.engine.dispose)
+        stack.callback(db.dispose)
         db.upgrade()
         made = seed(db)
         with TestClient(create_app(db)) as client:
@@ -125,28 +127,11 @@ def test_organisations_file_their_own_classes(demo_api: tuple[TestClient, Demo])
     made = client.post("/api/v1/classes", json=body, headers=_as(demo, "yucai"))
     assert made.status_code == 201
     cls = made.json()["id"]
-    assert (
-        _status(
-            client, demo, "jinggong", "POST", f"/api/v1/classes/{cls}/file", {"on": "2030-02-20"}
-        )
-        == 403
-    )
-    assert (
-        _status(client, demo, "yucai", "POST", f"/api/v1/classes/{cls}/file", {"on": "2030-02-20"})
-        == 200
-    )
-    assert (
-        _status(
-            client, demo, "longwan", "POST", f"/api/v1/classes/{cls}/approve", {"on": "2030-02-21"}
-        )
-        == 403
-    )
-    assert (
-        _status(
-            client, demo, "lucheng", "POST", f"/api/v1/classes/{cls}/approve", {"on": "2030-02-21"}
-        )
-        == 200
-    )
+    assert _status(client, demo, "jinggong", "POST", f"/api/v1/classes/{cls}/file") == 403
+    filed = client.post(f"/api/v1/classes/{cls}/file", headers=_as(demo, "yucai"))
+    assert filed.status_code == 200 and filed.json()["filed_on"] == TODAY.isoformat()
+    assert _status(client, demo, "longwan", "POST", f"/api/v1/classes/{cls}/approve") == 403
+    assert _status(client, demo, "lucheng", "POST", f"/api/v1/classes/{cls}/approve") == 200
 
 
 def test_admin_alone_registers_organisations(demo_api: tuple[TestClient, Demo]) -> None:
@@ -197,7 +182,6 @@ def test_the_public_notice_masks_and_takes_objections(demo_api: tuple[TestClient
         "objector": "路人",
         "contact": "139",
         "grounds": "疑似重复申领",
-        "lodged_on": shown.json()["published_on"],
     }
     assert client.post(f"/api/v1/notices/{notice}/objections", json=objection).status_code == 201
     got = client.get(f"/api/v1/claims/{in_notice}", headers=_as(demo, "lucheng")).json()
@@ -261,7 +245,29 @@ def test_a_certificate_is_recorded_once(demo_api: tuple[TestClient, Demo]) -> No
         "number": "Z-ONCE-1",
         "issued_on": "2025-01-10",
     }
-    assert _status(client, demo, "chenxm", "POST", "/api/v1/certificates", body) == 403
-    assert _status(client, demo, "yucai", "POST", "/api/v1/certificates", body) == 201
-    again = client.post("/api/v1/certificates", json=body, headers=_as(demo, "yucai"))
+    for user in ("chenxm", "yucai", "jinggong"):  # a training institution does not certify
+        assert _status(client, demo, user, "POST", "/api/v1/certificates", body) == 403, user
+    assert _status(client, demo, "lucheng", "POST", "/api/v1/certificates", body) == 201
+    again = client.post("/api/v1/certificates", json=body, headers=_as(demo, "lucheng"))
     assert again.status_code == 422 and again.json()["detail"][0]["loc"][-1] == "number"
+
+
+def test_dates_are_the_servers_and_status_filters_are_checked(
+    demo_api: tuple[TestClient, Demo],
+) -> None:
+    client, demo = demo_api
+    body = {
+        "district_code": "330302",
+        "claim_ids": [demo.claims[ClaimStatus.REVIEWED]],
+        "published_on": "2020-01-01",
+    }
+    backdated = client.post("/api/v1/notices", json=body, headers=_as(demo, "lucheng"))
+    assert backdated.status_code == 422  # a notice cannot be backdated into closing early
+    bad = client.get("/api/v1/claims?status=nonsense", headers=_as(demo, "lucheng"))
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "status"]
+    paid_later = client.post(
+        "/api/v1/payment-batches/1/paid", json={"on": "2999-01-01"}, headers=_as(demo, "finance")
+    )
+    assert paid_later.status_code in (200, 422)  # an already paid batch answers 200 first
+    assert _status(client, demo, "longwan", "GET", "/api/v1/payment-batches/1") == 403
+    assert client.get("/api/v1/payment-batches", headers=_as(demo, "longwan")).json() == []

@@ -18,7 +18,15 @@ from skillsubsidy.domain.workflow import ClaimStatus, IllegalTransition
 from skillsubsidy.services import claims, classes, notices, payments, registry
 from skillsubsidy.services.errors import InvalidInput, Refused
 from skillsubsidy.store.db import Database
-from skillsubsidy.store.models import Base, Claim, Event, Payment, PublicNotice, TrainingClass
+from skillsubsidy.store.models import (
+    Base,
+    Certificate,
+    Claim,
+    Event,
+    Payment,
+    PublicNotice,
+    TrainingClass,
+)
 from tests.conftest import make_id
 
 D = dt.date
@@ -227,3 +235,122 @@ def test_an_ineligible_claim_is_recorded_as_rejected_with_its_reasons(database: 
         assert claim.status == ClaimStatus.REJECTED
         assert claim.decision is not None and claim.decision.reasons == ["deadline_passed"]
         assert claim.decision.explanation[-1]["clause"] == "003 五(六)"
+
+
+def test_a_claim_under_re_review_is_not_published_again(database: Database) -> None:
+    claim_id = _reviewed(database, 951)
+    notice_id = database.run(
+        lambda s: notices.publish_notice(s, "caseworker", "330302", [claim_id], D(2024, 7, 1)).id
+    )
+    objection = database.run(
+        lambda s: (
+            notices.lodge_objection(
+                s, notice_id, claim_id, "某人", "138", "重复申领", D(2024, 7, 2)
+            ).id
+        )
+    )
+    with pytest.raises(Refused, match="only reviewed claims are published"):
+        database.run(
+            lambda s: notices.publish_notice(s, "caseworker", "330302", [claim_id], D(2024, 7, 3))
+        )
+    database.run(
+        lambda s: notices.resolve_objection(s, "reviewer", objection, True, "成立", D(2024, 7, 4))
+    )
+    with pytest.raises(Refused, match="upheld already"):
+        database.run(
+            lambda s: notices.resolve_objection(
+                s, "reviewer", objection, False, "再议", D(2024, 7, 5)
+            )
+        )
+    with database.session() as s:
+        assert s.get(Claim, claim_id).status == ClaimStatus.CANCELLED
+
+
+def test_a_correction_cannot_override_the_records(database: Database) -> None:
+    def setup(s: Any) -> tuple[int, int]:
+        cls_id = _draft(s, D(2024, 3, 4))
+        classes.file_class(s, "institution", cls_id, D(2024, 2, 26))
+        classes.approve_class(s, "caseworker", cls_id, D(2024, 2, 27))
+        person = registry.register_person(s, make_id(seq=953), "张小三")
+        classes.enrol(s, "institution", cls_id, person, D(2024, 3, 1))
+        cert = Certificate(
+            person_id=person.id,
+            type="vocational",
+            occupation="电工",
+            level=4,
+            number="C-953",
+            issued_on=D(2024, 4, 20),
+        )
+        s.add(cert)
+        s.flush()
+        return cls_id, cert.id
+
+    cls_id, cert_id = database.run(setup)
+    facts = {
+        "jurisdiction": "wenzhou",
+        "kind": "certificate",
+        "claimant": "individual",
+        "district": "330302",
+        "applied_on": "2024-05-10",
+        "person": {"id_number": make_id(seq=953), "hukou_local": True},
+        "certificate": {"level": 1},
+    }  # the form says 一级; the certificate says 四级
+    claim_id = database.run(
+        lambda s: (
+            claims.submit_claim(
+                s, "applicant", facts, person_name="张小三", class_id=cls_id, certificate_id=cert_id
+            ).id
+        ),
+        serializable=True,
+    )
+    database.run(lambda s: claims.return_claim(s, "caseworker", claim_id, "补材料"))
+    database.run(
+        lambda s: claims.resubmit_claim(
+            s, "applicant", claim_id, {"certificate": {"level": 1}, "training": {"hours": 999}}
+        )
+    )
+    with pytest.raises(InvalidInput, match="kind"):
+        database.run(
+            lambda s: claims.redecide_claim(s, "caseworker", claim_id, "改", {"kind": "project"})
+        )
+    with database.session() as s:
+        claim = s.get(Claim, claim_id)
+        assert [str(d.amount) for d in claim.decisions] == ["1950.00", "1950.00"]
+        assert claim.facts["certificate"]["level"] == 4
+        assert claim.facts["training"]["hours"] == "40.00"
+
+
+def test_a_claim_rests_on_an_approved_class_of_its_claimant(database: Database) -> None:
+    def setup(s: Any) -> tuple[int, int]:
+        cls_id = _draft(s, D(2024, 3, 4), kind="project")
+        classes.file_class(s, "institution", cls_id, D(2024, 2, 26))
+        classes.refuse_filing(s, "caseworker", cls_id, "课程安排不全")
+        prefix = "91330302MA2H7E4R5"
+        other = registry.register_organisation(
+            s,
+            "training_institution",
+            "另一家学校",
+            prefix + uscc.calc_check_digit(prefix),
+            "330302",
+        )
+        registry.register_person(s, make_id(seq=955), "李四")
+        return cls_id, other.id
+
+    cls_id, other = database.run(setup)
+    facts = {
+        "jurisdiction": "wenzhou",
+        "kind": "project",
+        "claimant": "training_institution",
+        "district": "330302",
+        "applied_on": "2024-05-10",
+        "person": {"id_number": make_id(seq=955)},
+        "certificate": {"type": "training_pass", "issued_on": "2024-04-20"},
+    }
+    with pytest.raises(Refused, match="refused"):
+        database.run(
+            lambda s: claims.submit_claim(
+                s, "applicant", facts, person_name="李四", class_id=cls_id, organisation_id=other
+            )
+        )
+    with database.session() as s:
+        assert s.scalar(select(func.count()).select_from(Claim)) == 0

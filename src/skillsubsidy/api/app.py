@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from skillsubsidy import __version__
+from skillsubsidy.api.auth import china_today
 from skillsubsidy.api.routes import claims, classes, evaluate, finance, notices, registry
 from skillsubsidy.domain.workflow import IllegalTransition
 from skillsubsidy.services.errors import InvalidInput, NotFound, Refused
@@ -15,7 +19,10 @@ from skillsubsidy.store.db import Database
 API = "/api/v1"
 
 
-def create_app(database: Database | None = None) -> FastAPI:
+def create_app(
+    database: Database | None = None, clock: Callable[[], dt.date] = china_today
+) -> FastAPI:
+    """``clock`` gives the date of each step (tests set it; the server uses China's date)."""
     app = FastAPI(
         title="skillsubsidy",
         version=__version__,
@@ -25,6 +32,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.database = database or Database()
+    app.state.clock = clock
     for module in (evaluate, registry, classes, claims, notices, finance):
         app.include_router(module.router, prefix=API)
 

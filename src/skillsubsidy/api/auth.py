@@ -8,6 +8,7 @@ decides whether a record is within the caller's scope.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -68,6 +69,22 @@ def database(request: Request) -> Database:
 
 
 DatabaseDep = Annotated[Database, Depends(database)]
+
+CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # no daylight saving
+
+
+def china_today() -> dt.date:
+    return dt.datetime.now(CHINA).date()
+
+
+def today(request: Request) -> dt.date:
+    """The date of a step is the server's date (Asia/Shanghai), never the caller's: a notice
+    cannot be backdated into closing early, nor a filing into being in time."""
+    clock: Callable[[], dt.date] = request.app.state.clock
+    return clock()
+
+
+Today = Annotated[dt.date, Depends(today)]
 
 
 def principal(

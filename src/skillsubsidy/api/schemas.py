@@ -28,12 +28,12 @@ class EvaluateResponse(BaseModel):
 
 
 class OrganisationCreate(_In):
-    kind: str
+    kind: str = Field(max_length=32)
     name: str = Field(min_length=1, max_length=128)
-    credit_code: str
-    district_code: str
+    credit_code: str = Field(max_length=18)
+    district_code: str = Field(max_length=16)
     public_institution: bool = False
-    bank_account: str | None = None
+    bank_account: str | None = Field(default=None, max_length=64)
 
 
 class OrganisationPublic(_Out):
@@ -45,10 +45,11 @@ class OrganisationPublic(_Out):
 
 
 class PersonCreate(_In):
-    id_number: str
+    id_number: str = Field(max_length=18)
     name: str = Field(min_length=1, max_length=64)
-    phone: str | None = None
-    social_security_card: str | None = None
+    phone: str | None = Field(default=None, max_length=32)
+    social_security_card: str | None = Field(default=None, max_length=32)
+    bank_account: str | None = Field(default=None, max_length=64)
 
 
 class PersonPublic(_Out):
@@ -60,16 +61,16 @@ class PersonPublic(_Out):
 
 class ClassCreate(_In):
     organisation_id: int
-    district_code: str
-    subsidy_kind: str
+    district_code: str = Field(max_length=16)
+    subsidy_kind: str = Field(max_length=32)
     title: str = Field(min_length=1, max_length=128)
     hours: Decimal = Field(ge=0)
     starts_on: dt.date
     ends_on: dt.date
     venue: str = Field(min_length=1, max_length=256)
-    occupation: str | None = None
+    occupation: str | None = Field(default=None, max_length=64)
     level: int | None = Field(default=None, ge=1, le=5)
-    course: str | None = None
+    course: str | None = Field(default=None, max_length=16)
     teachers: list[dict[str, Any]] = []
     schedule: list[dict[str, Any]] = []
     max_size: int | None = Field(default=None, ge=1)
@@ -92,8 +93,8 @@ class ClassPublic(_Out):
     over_size: bool
 
 
-class DateBody(_In):
-    on: dt.date
+class PaidBody(_In):
+    on: dt.date | None = None  # the bank's date, if earlier than today
 
 
 class ReasonBody(_In):
@@ -101,25 +102,25 @@ class ReasonBody(_In):
 
 
 class EnrolmentCreate(_In):
-    id_number: str
+    id_number: str = Field(max_length=18)
     name: str = Field(min_length=1, max_length=64)
-    enrolled_on: dt.date
-    social_security_card: str | None = None
+    social_security_card: str | None = Field(default=None, max_length=32)
+    bank_account: str | None = Field(default=None, max_length=64)
 
 
 class EvidenceCreate(_In):
-    kind: str
+    kind: str = Field(max_length=16)
     description: str = Field(min_length=1, max_length=256)
     recorded_on: dt.date
-    file_name: str | None = None
+    file_name: str | None = Field(default=None, max_length=256)
     duration_seconds: int | None = Field(default=None, ge=0)
 
 
 class CertificateCreate(_In):
-    id_number: str
+    id_number: str = Field(max_length=18)
     name: str = Field(min_length=1, max_length=64)
-    type: str
-    occupation: str | None = None
+    type: str = Field(max_length=32)
+    occupation: str | None = Field(default=None, max_length=64)
     level: int | None = Field(default=None, ge=1, le=5)
     number: str = Field(min_length=1, max_length=64)
     issued_on: dt.date
@@ -180,10 +181,9 @@ class EventPublic(_Out):
 
 
 class NoticeCreate(_In):
-    district_code: str
+    district_code: str = Field(max_length=16)
     claim_ids: list[int] = Field(min_length=1)
-    published_on: dt.date
-    title: str | None = None
+    title: str | None = Field(default=None, max_length=128)
 
 
 class NoticeLine(BaseModel):
@@ -211,8 +211,7 @@ class ObjectionCreate(_In):
     claim_id: int
     objector: str = Field(min_length=1, max_length=64)
     contact: str = Field(min_length=1, max_length=128)
-    grounds: str = Field(min_length=1)
-    lodged_on: dt.date
+    grounds: str = Field(min_length=1, max_length=2000)
 
 
 class ObjectionPublic(_Out):
@@ -226,12 +225,11 @@ class ObjectionPublic(_Out):
 
 class ObjectionResolve(_In):
     upheld: bool
-    resolution: str = Field(min_length=1)
-    on: dt.date
+    resolution: str = Field(min_length=1, max_length=2000)
 
 
 class BatchCreate(_In):
-    fund_district: str
+    fund_district: str = Field(max_length=16)
 
 
 class PaymentPublic(_Out):

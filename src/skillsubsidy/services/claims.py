@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from skillsubsidy.domain.workflow import LEDGER_STATUSES, ClaimStatus
+from skillsubsidy.domain.workflow import LEDGER_STATUSES, ClaimStatus, ClassStatus
 from skillsubsidy.policy.engine import Engine, evaluate
 from skillsubsidy.policy.loader import catalogue_version
 from skillsubsidy.services import registry
@@ -34,12 +34,11 @@ from skillsubsidy.store.models import (
     TrainingClass,
 )
 
-REDECIDABLE = (
-    ClaimStatus.SUBMITTED,
-    ClaimStatus.RETURNED,
-    ClaimStatus.CHECKED,
-    ClaimStatus.RE_REVIEW,
-)
+# after 复核 the decision is settled: an objection then upholds or dismisses, never re-decides
+REDECIDABLE = (ClaimStatus.SUBMITTED, ClaimStatus.RETURNED, ClaimStatus.CHECKED)
+# what a claim is about cannot be changed by a correction: that is a new claim
+FIXED_FACTS = ("id", "jurisdiction", "kind", "claimant")
+USABLE_CLASS = (ClassStatus.APPROVED, ClassStatus.RUNNING, ClassStatus.FINISHED)
 
 
 @cache
@@ -67,6 +66,8 @@ def submit_claim(
     """Record a claim and decide it. A claim the engine refuses is recorded as rejected
     with its reasons (the applicant sees why); one that passes waits for 初审."""
     person_facts = facts.get("person") or {}
+    if not isinstance(person_facts, dict):
+        raise InvalidInput("person", "an object with the trainee's facts (id_number, …)")
     person = registry.register_person(
         session, str(person_facts.get("id_number") or ""), person_name
     )
@@ -173,11 +174,32 @@ def redecide_claim(
 def _redecide(
     session: Session, claim: Claim, actor: str, changes: dict[str, Any] | None
 ) -> Decision:
-    facts = _merged(claim.facts, changes or {})
-    if changes:
-        facts["id"] = claim.facts["id"]
+    """Decide again on corrected facts; what the records say still wins over the form."""
+    changes = changes or {}
+    for key in FIXED_FACTS:
+        if key in changes and changes[key] != claim.facts.get(key):
+            raise InvalidInput(key, "cannot be changed: withdraw and submit a new claim")
+    given = (
+        (changes.get("person") or {}).get("id_number")
+        if isinstance(changes.get("person"), dict)
+        else None
+    )
+    if given is not None and str(given).upper() != claim.person.id_number:
+        raise InvalidInput("person.id_number", "cannot be changed: the claim is the trainee's")
+    facts = _completed(
+        session,
+        _merged(claim.facts, changes),
+        claim.person_id,
+        claim.organisation_id,
+        claim.class_id,
+        claim.certificate_id,
+    )
     decision = _decide(session, facts, claim.person_id, exclude_claim=claim.id)
     claim.facts = facts
+    claim.applied_on = dt.date.fromisoformat(facts["applied_on"])
+    claim.district_code = registry.ensure_district(
+        session, facts["district"], facts["jurisdiction"]
+    ).code
     return _store_decision(session, claim, decision, actor)
 
 
@@ -254,6 +276,18 @@ def _completed(
         cls = session.get(TrainingClass, class_id)
         if cls is None:
             raise NotFound("training class", class_id)
+        if cls.status not in USABLE_CLASS:
+            raise Refused(
+                f"class {cls.id} is {cls.status}: a claim rests on a class whose filing was "
+                "approved (经备案同意的职业技能培训)",
+                "003 一(一)2(1); 003 三(一)",
+            )
+        if (
+            organisation_id is not None
+            and facts.get("claimant") != "individual"
+            and cls.organisation_id != organisation_id
+        ):
+            raise InvalidInput("class_id", "the class was run by another organisation")
         enrolment = session.scalar(
             select(Enrolment).where(Enrolment.class_id == cls.id, Enrolment.person_id == person_id)
         )

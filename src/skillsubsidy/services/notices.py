@@ -49,6 +49,8 @@ def publish_notice(
         claim = get_claim(session, claim_id)
         if claim.district_code != district.code:
             raise InvalidInput("claim_ids", f"claim {claim.id} is filed in {claim.district_code}")
+        if claim.status != ClaimStatus.REVIEWED:
+            raise Refused(f"claim {claim.id} is {claim.status}: only reviewed claims are published")
         move(
             session,
             "claim",
@@ -147,11 +149,15 @@ def resolve_objection(
         raise NotFound("objection", objection_id)
     if not resolution.strip():
         raise InvalidInput("resolution", "required")
+    if objection.status != ObjectionStatus.LODGED:
+        raise Refused(f"objection {objection.id} was {objection.status} already")
+    claim = get_claim(session, objection.claim_id)
+    if claim.status not in (ClaimStatus.RE_REVIEW, ClaimStatus.CANCELLED):
+        raise Refused(f"claim {claim.id} is {claim.status}, not under re-review")
     outcome = ObjectionStatus.UPHELD if upheld else ObjectionStatus.DISMISSED
     objection.resolution = resolution
     objection.resolved_at = dt.datetime.now(dt.UTC)
     move(session, "objection", objection, outcome, str(outcome), actor, reason=resolution)
-    claim = get_claim(session, objection.claim_id)
     others_open = session.scalar(
         select(Objection).where(
             Objection.claim_id == claim.id,

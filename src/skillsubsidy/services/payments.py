@@ -21,7 +21,6 @@ from skillsubsidy.services.claims import get_claim
 from skillsubsidy.services.errors import InvalidInput, NotFound, Refused
 from skillsubsidy.store.models import (
     Claim,
-    Decision,
     FundMovement,
     Organisation,
     Payment,
@@ -31,9 +30,10 @@ from skillsubsidy.store.models import (
 
 
 def create_batch(session: Session, actor: str, fund_district: str) -> PaymentBatch:
-    """A batch of every approved, unpaid claim whose decision names this fund."""
+    """A batch of every approved, unpaid, eligible claim whose decision names this fund. A
+    claim with no account on record waits for the next batch (the event lists it)."""
     fund = registry.fund_of(session, fund_district)
-    claims = [
+    due = [
         c
         for c in session.scalars(
             select(Claim)
@@ -41,17 +41,32 @@ def create_batch(session: Session, actor: str, fund_district: str) -> PaymentBat
             .where(~select(Payment.id).where(Payment.claim_id == Claim.id).exists())
             .order_by(Claim.id)
         )
-        if c.decision is not None and c.decision.fund_district == fund_district
+        if c.decision is not None
+        and c.decision.eligible
+        and c.decision.fund_district == fund_district
     ]
-    if not claims:
-        raise Refused(f"no approved claim waits for payment from fund {fund_district}")
+    accounts = {c.id: _account(session, c) for c in due}
+    payable = [c for c in due if accounts[c.id] is not None]
+    if not payable:
+        raise Refused(f"no approved claim with an account waits for payment from {fund_district}")
     batch = PaymentBatch(fund_id=fund.id, status=PaymentBatchStatus.DRAFT)
     session.add(batch)
     session.flush()
-    for claim in claims:
-        decision = claim.decision
-        assert decision is not None
-        session.add(_payment(session, batch, claim, decision))
+    for claim in payable:
+        decision, account = claim.decision, accounts[claim.id]
+        assert decision is not None and account is not None
+        kind, name, number = account
+        session.add(
+            Payment(
+                batch_id=batch.id,
+                claim_id=claim.id,
+                amount=decision.amount,
+                payee=decision.payee or claim.claimant,
+                account_kind=kind,
+                account_name=name,
+                account_number=number,
+            )
+        )
     session.flush()
     record(
         session,
@@ -60,33 +75,31 @@ def create_batch(session: Session, actor: str, fund_district: str) -> PaymentBat
         "created",
         actor,
         to_status=PaymentBatchStatus.DRAFT,
-        detail={"claims": [c.id for c in claims], "fund": fund_district},
+        detail={
+            "claims": [c.id for c in payable],
+            "fund": fund_district,
+            "no_account": [c.id for c in due if accounts[c.id] is None],
+        },
     )
     return batch
 
 
-def _payment(session: Session, batch: PaymentBatch, claim: Claim, decision: Decision) -> Payment:
-    """Individuals are paid to their social security card; organisations to their account."""
-    payee = decision.payee or claim.claimant
+def _account(session: Session, claim: Claim) -> tuple[str, str, str] | None:
+    """(kind, name, number) paid to: an individual's social security card (else their bank
+    account), an organisation's account; None when none is on record."""
+    decision = claim.decision
+    payee = (decision.payee if decision else None) or claim.claimant
     if payee == "individual":
         person = claim.person
-        kind, name, number = "social_security_card", person.name, person.social_security_card
-    else:
-        org = session.get(Organisation, claim.organisation_id) if claim.organisation_id else None
-        if org is None:
-            raise InvalidInput("organisation_id", f"claim {claim.id} names no paying account")
-        kind, name, number = "organisation", org.name, org.bank_account
-    if not number:
-        raise InvalidInput("account_number", f"claim {claim.id}: no {kind} account on record")
-    return Payment(
-        batch_id=batch.id,
-        claim_id=claim.id,
-        amount=decision.amount,
-        payee=payee,
-        account_kind=kind,
-        account_name=name,
-        account_number=number,
-    )
+        if person.social_security_card:
+            return "social_security_card", person.name, person.social_security_card
+        if person.bank_account:
+            return "bank", person.name, person.bank_account
+        return None
+    org = session.get(Organisation, claim.organisation_id) if claim.organisation_id else None
+    if org is None or not org.bank_account:
+        return None
+    return "organisation", org.name, org.bank_account
 
 
 def get_batch(session: Session, batch_id: int) -> PaymentBatch:

@@ -84,6 +84,7 @@ def register_person(
     name: str,
     phone: str | None = None,
     social_security_card: str | None = None,
+    bank_account: str | None = None,
 ) -> Person:
     """The person with this citizen ID, created on first sight (personal data stored once;
     a later registration may add a phone or card number, never change the name silently)."""
@@ -99,6 +100,7 @@ def register_person(
             sex=identity.sex(number),
             phone=phone,
             social_security_card=social_security_card,
+            bank_account=bank_account,
         )
         session.add(person)
         session.flush()
@@ -109,6 +111,7 @@ def register_person(
         )
     person.phone = phone or person.phone
     person.social_security_card = social_security_card or person.social_security_card
+    person.bank_account = bank_account or person.bank_account
     return person
 
 

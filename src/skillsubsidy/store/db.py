@@ -35,7 +35,9 @@ def database_url() -> str:
     return os.environ.get(URL_SETTING) or DEFAULT_URL
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, writer: bool = True) -> Engine:
+    """``writer``: on SQLite, transactions take the write lock when they begin; readers do
+    not (in WAL mode they read a snapshot while a writer works)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -50,7 +52,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -61,6 +63,9 @@ class Database:
         self.url = url or database_url()
         self.engine = make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        reader = make_engine(self.url, writer=False) if self.url.startswith("sqlite") else None
+        self._reader = reader
+        self._read_sessions = sessionmaker(reader or self.engine, expire_on_commit=False)
 
     @property
     def is_postgresql(self) -> bool:
@@ -98,9 +103,18 @@ class Database:
                 time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
+    def write(self, work: Callable[[Session], T]) -> T:
+        """``run`` serialisable: for requests from outside, where any two may race."""
+        return self.run(work, serializable=True)
+
     def session(self) -> Session:
         """A read-only look (nothing is committed)."""
-        return self._sessions()
+        return self._read_sessions()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self._reader is not None:
+            self._reader.dispose()
 
 
 def _is_conflict(exc: DBAPIError) -> bool:

@@ -124,6 +124,7 @@ class Person(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     # 社会保障卡 financial account: individual subsidies are paid to it
     social_security_card: Mapped[str | None] = mapped_column(String(32))
+    bank_account: Mapped[str | None] = mapped_column(String(64))  # when no card account
     created_at: Mapped[dt.datetime] = mapped_column(server_default=_now())
 
 
@@ -356,9 +357,8 @@ class Payment(Base):
     claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id"), unique=True)
     amount: Mapped[Decimal]
     payee: Mapped[str] = mapped_column(String(32))
-    account_kind: Mapped[str] = mapped_column(
-        String(32)
-    )  # social_security_card | bank | organisation
+    # social_security_card | bank | organisation
+    account_kind: Mapped[str] = mapped_column(String(32))
     account_name: Mapped[str] = mapped_column(String(128))
     account_number: Mapped[str] = mapped_column(String(64))
     batch: Mapped[PaymentBatch] = relationship(back_populates="payments")

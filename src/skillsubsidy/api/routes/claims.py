@@ -18,6 +18,7 @@ from skillsubsidy.api.schemas import (
     EventPublic,
     ReasonBody,
 )
+from skillsubsidy.domain.workflow import ClaimStatus
 from skillsubsidy.services import claims
 from skillsubsidy.services.audit import trail
 from skillsubsidy.store.models import Claim, Person, TrainingClass
@@ -81,14 +82,14 @@ def submit_claim(body: ClaimCreate, db: DatabaseDep, who: Applicant) -> ClaimPub
         )
         return ClaimPublic.model_validate(claim)
 
-    return db.run(work, serializable=True)
+    return db.write(work)
 
 
 @router.get("", response_model=list[ClaimPublic])
 def list_claims(
     db: DatabaseDep,
     who: Reader,
-    status: str | None = None,
+    status: ClaimStatus | None = None,
     kind: str | None = None,
     district: str | None = None,
     limit: int = 200,
@@ -139,7 +140,7 @@ def _step(
         act(s)
         return ClaimPublic.model_validate(claims.get_claim(s, claim_id))
 
-    result: ClaimPublic = db.run(work, serializable=True)
+    result: ClaimPublic = db.write(work)
     return result
 
 
@@ -191,7 +192,7 @@ def redecide_claim(
         decision = claims.redecide_claim(s, who.actor, claim_id, body.reason, body.changes)
         return DecisionPublic.model_validate(decision)
 
-    result: DecisionPublic = db.run(work, serializable=True)
+    result: DecisionPublic = db.write(work)
     return result
 
 

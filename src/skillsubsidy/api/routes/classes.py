@@ -9,15 +9,15 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from skillsubsidy.api.auth import DatabaseDep, Principal, forbidden, roles
+from skillsubsidy.api.auth import DatabaseDep, Principal, Today, forbidden, roles
 from skillsubsidy.api.schemas import (
     ClassCreate,
     ClassPublic,
-    DateBody,
     EnrolmentCreate,
     EvidenceCreate,
     ReasonBody,
 )
+from skillsubsidy.domain.workflow import ClassStatus
 from skillsubsidy.services import classes, registry
 from skillsubsidy.store.db import Database
 from skillsubsidy.store.models import TrainingClass
@@ -49,7 +49,7 @@ def _district(s: Session, who: Principal, class_id: int) -> TrainingClass:
 def create_class(body: ClassCreate, db: DatabaseDep, who: Organiser) -> ClassPublic:
     if who.role != "admin" and body.organisation_id != who.organisation_id:
         raise forbidden("a class of another organisation")
-    return db.run(
+    return db.write(
         lambda s: ClassPublic.model_validate(
             classes.create_class(s, who.actor, **body.model_dump())
         )
@@ -58,7 +58,10 @@ def create_class(body: ClassCreate, db: DatabaseDep, who: Organiser) -> ClassPub
 
 @router.get("", response_model=list[ClassPublic])
 def list_classes(
-    db: DatabaseDep, who: Reader, status: str | None = None, district: str | None = None
+    db: DatabaseDep,
+    who: Reader,
+    status: ClassStatus | None = None,
+    district: str | None = None,
 ) -> list[ClassPublic]:
     with db.session() as s:
         query = select(TrainingClass).order_by(TrainingClass.id)
@@ -91,25 +94,23 @@ def _step(
         guard(s, who, class_id)
         return ClassPublic.model_validate(act(s))
 
-    return db.run(work)
+    return db.write(work)
 
 
 @router.post("/{class_id}/file", response_model=ClassPublic)
-def file_class(class_id: int, body: DateBody, db: DatabaseDep, who: Organiser) -> ClassPublic:
-    """开班备案 by the organiser, before the start."""
-    return _step(
-        db, who, class_id, _own, lambda s: classes.file_class(s, who.actor, class_id, body.on)
-    )
+def file_class(class_id: int, db: DatabaseDep, who: Organiser, on: Today) -> ClassPublic:
+    """开班备案 by the organiser, today, before the start."""
+    return _step(db, who, class_id, _own, lambda s: classes.file_class(s, who.actor, class_id, on))
 
 
 @router.post("/{class_id}/approve", response_model=ClassPublic)
-def approve_class(class_id: int, body: DateBody, db: DatabaseDep, who: Caseworker) -> ClassPublic:
+def approve_class(class_id: int, db: DatabaseDep, who: Caseworker, on: Today) -> ClassPublic:
     return _step(
         db,
         who,
         class_id,
         _district,
-        lambda s: classes.approve_class(s, who.actor, class_id, body.on),
+        lambda s: classes.approve_class(s, who.actor, class_id, on),
     )
 
 
@@ -125,30 +126,36 @@ def refuse_filing(class_id: int, body: ReasonBody, db: DatabaseDep, who: Casewor
 
 
 @router.post("/{class_id}/start", response_model=ClassPublic)
-def start_class(class_id: int, body: DateBody, db: DatabaseDep, who: Organiser) -> ClassPublic:
-    return _step(
-        db, who, class_id, _own, lambda s: classes.start_class(s, who.actor, class_id, body.on)
-    )
+def start_class(class_id: int, db: DatabaseDep, who: Organiser, on: Today) -> ClassPublic:
+    return _step(db, who, class_id, _own, lambda s: classes.start_class(s, who.actor, class_id, on))
 
 
 @router.post("/{class_id}/finish", response_model=ClassPublic)
-def finish_class(class_id: int, body: DateBody, db: DatabaseDep, who: Organiser) -> ClassPublic:
+def finish_class(class_id: int, db: DatabaseDep, who: Organiser, on: Today) -> ClassPublic:
     return _step(
-        db, who, class_id, _own, lambda s: classes.finish_class(s, who.actor, class_id, body.on)
+        db, who, class_id, _own, lambda s: classes.finish_class(s, who.actor, class_id, on)
     )
 
 
 @router.post("/{class_id}/enrolments", status_code=201)
-def enrol(class_id: int, body: EnrolmentCreate, db: DatabaseDep, who: Organiser) -> dict[str, int]:
+def enrol(
+    class_id: int, body: EnrolmentCreate, db: DatabaseDep, who: Organiser, on: Today
+) -> dict[str, int]:
+    """实名制报名, today: refused once the class has started."""
+
     def work(s: Session) -> dict[str, int]:
         _own(s, who, class_id)
         person = registry.register_person(
-            s, body.id_number, body.name, social_security_card=body.social_security_card
+            s,
+            body.id_number,
+            body.name,
+            social_security_card=body.social_security_card,
+            bank_account=body.bank_account,
         )
-        enrolment = classes.enrol(s, who.actor, class_id, person, body.enrolled_on)
+        enrolment = classes.enrol(s, who.actor, class_id, person, on)
         return {"id": enrolment.id, "person_id": person.id}
 
-    return db.run(work)
+    return db.write(work)
 
 
 @router.post("/{class_id}/evidence", status_code=201)
@@ -159,4 +166,4 @@ def add_evidence(
         _own(s, who, class_id)
         return {"id": classes.add_evidence(s, who.actor, class_id, **body.model_dump()).id}
 
-    return db.run(work)
+    return db.write(work)

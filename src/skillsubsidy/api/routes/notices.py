@@ -10,9 +10,8 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from skillsubsidy.api.auth import DatabaseDep, Principal, forbidden, roles
+from skillsubsidy.api.auth import DatabaseDep, Principal, Today, forbidden, roles
 from skillsubsidy.api.schemas import (
-    DateBody,
     NoticeCreate,
     NoticeLine,
     NoticePublic,
@@ -21,6 +20,7 @@ from skillsubsidy.api.schemas import (
     ObjectionResolve,
 )
 from skillsubsidy.domain.identity import masked_name
+from skillsubsidy.domain.workflow import NoticeStatus, ObjectionStatus
 from skillsubsidy.services import notices
 from skillsubsidy.store.models import Objection, Organisation, PublicNotice
 
@@ -69,22 +69,23 @@ def _public(s: Session, notice: PublicNotice) -> NoticePublic:
 
 
 @router.post("/notices", response_model=NoticePublic, status_code=201)
-def publish_notice(body: NoticeCreate, db: DatabaseDep, who: Caseworker) -> NoticePublic:
+def publish_notice(body: NoticeCreate, db: DatabaseDep, who: Caseworker, on: Today) -> NoticePublic:
+    """Publish reviewed claims today; the notice runs five full days."""
     if not who.works_on_district(body.district_code):
         raise forbidden(f"notices of {body.district_code}")
 
     def work(s: Session) -> NoticePublic:
         notice = notices.publish_notice(
-            s, who.actor, body.district_code, body.claim_ids, body.published_on, body.title
+            s, who.actor, body.district_code, body.claim_ids, on, body.title
         )
         return _public(s, notice)
 
-    return db.run(work)
+    return db.write(work)
 
 
 @router.get("/notices", response_model=list[NoticePublic])
 def list_notices(
-    db: DatabaseDep, district: str | None = None, status: str | None = None
+    db: DatabaseDep, district: str | None = None, status: NoticeStatus | None = None
 ) -> list[NoticePublic]:
     """Public: the notices, newest first."""
     with db.session() as s:
@@ -98,7 +99,7 @@ def list_notices(
 
 @router.get("/objections", response_model=list[ObjectionPublic])
 def list_objections(
-    db: DatabaseDep, who: Reviewer, status: str | None = None
+    db: DatabaseDep, who: Reviewer, status: ObjectionStatus | None = None
 ) -> list[ObjectionPublic]:
     """The objections of the caller's districts (all for auditors), oldest first."""
     with db.session() as s:
@@ -118,18 +119,20 @@ def show_notice(notice_id: int, db: DatabaseDep) -> NoticePublic:
 
 
 @router.post("/notices/{notice_id}/objections", response_model=ObjectionPublic, status_code=201)
-def lodge_objection(notice_id: int, body: ObjectionCreate, db: DatabaseDep) -> ObjectionPublic:
-    """Public: anyone may object while the notice runs."""
-    return db.run(
+def lodge_objection(
+    notice_id: int, body: ObjectionCreate, db: DatabaseDep, on: Today
+) -> ObjectionPublic:
+    """Public: anyone may object, today, while the notice runs."""
+    return db.write(
         lambda s: ObjectionPublic.model_validate(
-            notices.lodge_objection(s, notice_id, **body.model_dump())
+            notices.lodge_objection(s, notice_id, lodged_on=on, **body.model_dump())
         )
     )
 
 
 @router.post("/objections/{objection_id}/resolve", response_model=ObjectionPublic)
 def resolve_objection(
-    objection_id: int, body: ObjectionResolve, db: DatabaseDep, who: Caseworker
+    objection_id: int, body: ObjectionResolve, db: DatabaseDep, who: Caseworker, on: Today
 ) -> ObjectionPublic:
     def work(s: Session) -> ObjectionPublic:
         objection = s.get(Objection, objection_id)
@@ -138,19 +141,21 @@ def resolve_objection(
             if not who.works_on_district(notice.district_code):
                 raise forbidden(f"objections in {notice.district_code}")
         resolved = notices.resolve_objection(
-            s, who.actor, objection_id, body.upheld, body.resolution, body.on
+            s, who.actor, objection_id, body.upheld, body.resolution, on
         )
         return ObjectionPublic.model_validate(resolved)
 
-    return db.run(work)
+    return db.write(work)
 
 
 @router.post("/notices/{notice_id}/close", response_model=NoticePublic)
-def close_notice(notice_id: int, body: DateBody, db: DatabaseDep, who: Caseworker) -> NoticePublic:
+def close_notice(notice_id: int, db: DatabaseDep, who: Caseworker, on: Today) -> NoticePublic:
+    """公示期满: today must be after the fifth full day."""
+
     def work(s: Session) -> NoticePublic:
         notice = notices.get_notice(s, notice_id)
         if not who.works_on_district(notice.district_code):
             raise forbidden(f"notices of {notice.district_code}")
-        return _public(s, notices.close_notice(s, who.actor, notice_id, body.on))
+        return _public(s, notices.close_notice(s, who.actor, notice_id, on))
 
-    return db.run(work)
+    return db.write(work)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from skillsubsidy.api.auth import DatabaseDep, Principal, principal, roles
+from skillsubsidy.api.auth import DatabaseDep, Principal, forbidden, principal, roles
 from skillsubsidy.api.schemas import (
     CertificateCreate,
     OrganisationCreate,
@@ -18,6 +18,7 @@ from skillsubsidy.api.schemas import (
 )
 from skillsubsidy.policy.vocabulary import CERTIFICATE_TYPES
 from skillsubsidy.services import registry
+from skillsubsidy.services.audit import record
 from skillsubsidy.services.errors import InvalidInput
 from skillsubsidy.store.models import Certificate, Organisation
 
@@ -25,6 +26,8 @@ router = APIRouter(tags=["registry"])
 Admin = Annotated[Principal, Depends(roles())]
 Registrar = Annotated[Principal, Depends(roles("caseworker", "institution", "employer", "school"))]
 Issuer = Annotated[Principal, Depends(roles("caseworker", "institution"))]
+# who may record a certificate: the bureau, or the evaluation institution that issued it
+ISSUING_KINDS = ("evaluation_institution",)
 
 
 @router.get("/me")
@@ -54,7 +57,7 @@ def list_organisations(
 def create_organisation(
     body: OrganisationCreate, db: DatabaseDep, who: Admin
 ) -> OrganisationPublic:
-    return db.run(
+    return db.write(
         lambda s: OrganisationPublic.model_validate(
             registry.register_organisation(s, **body.model_dump())
         )
@@ -63,7 +66,7 @@ def create_organisation(
 
 @router.post("/people", response_model=PersonPublic, status_code=201)
 def register_person(body: PersonCreate, db: DatabaseDep, who: Registrar) -> PersonPublic:
-    return db.run(
+    return db.write(
         lambda s: PersonPublic.model_validate(registry.register_person(s, **body.model_dump()))
     )
 
@@ -73,6 +76,10 @@ def record_certificate(body: CertificateCreate, db: DatabaseDep, who: Issuer) ->
     """A certificate obtained (recorded by the bureau or the evaluating institution)."""
 
     def work(s: Session) -> dict[str, int]:
+        if who.role == "institution":
+            org = s.get(Organisation, who.organisation_id)
+            if org is None or org.kind not in ISSUING_KINDS:
+                raise forbidden("only the bureau or an evaluation institution records certificates")
         if body.type not in CERTIFICATE_TYPES:
             raise InvalidInput("type", f"one of {', '.join(CERTIFICATE_TYPES)}")
         if s.scalar(select(Certificate.id).where(Certificate.number == body.number)):
@@ -82,6 +89,14 @@ def record_certificate(body: CertificateCreate, db: DatabaseDep, who: Issuer) ->
         cert = Certificate(person_id=person.id, issuer_id=who.organisation_id, **values)
         s.add(cert)
         s.flush()
+        record(
+            s,
+            "certificate",
+            cert.id,
+            "recorded",
+            who.actor,
+            detail={"number": cert.number, "person_id": person.id},
+        )
         return {"id": cert.id, "person_id": person.id}
 
-    return db.run(work)
+    return db.write(work)
