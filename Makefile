@@ -7,10 +7,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck pytest examples bench clean
+.PHONY: help install system-packages run test lint typecheck pytest examples bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the project with its dev tools
+
+system-packages: ## Debian's PostgreSQL, Chromium and a Chinese font for the tests, when missing
+	@scripts/install-system-packages
 
 run: $(STAMP) ## start the web app and API on http://127.0.0.1:8000 with a fresh demo data set (SQLite)
 	$(BIN)/skillsubsidy serve --demo
@@ -32,7 +35,7 @@ lint: $(STAMP) ## ruff
 typecheck: $(STAMP) ## mypy (strict) on src
 	$(BIN)/mypy
 
-pytest: $(STAMP) ## the test suite
+pytest: $(STAMP) system-packages ## the test suite (SQLite, PostgreSQL, Chromium)
 	$(BIN)/pytest -q
 
 examples: $(STAMP) ## replay ../shared/spec/examples.jsonl through the CLI, when present

@@ -4,7 +4,6 @@ on both databases. 401 without a token, 403 outside the role or its scope."""
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,11 +12,12 @@ from fastapi.testclient import TestClient
 
 from skillsubsidy.api.app import create_app
 from skillsubsidy.demo.seed import Demo, seed
+from skillsubsidy.domain.dates import china_today
 from skillsubsidy.domain.workflow import ClaimStatus
 from skillsubsidy.store.db import Database
 from tests.postgres import fresh_database
 
-TODAY = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+TODAY = china_today()
 ROLES = ("admin", "lucheng", "longwan", "yucai", "jinggong", "jishi", "chenxm", "finance", "audit")
 
 

@@ -6,15 +6,16 @@ import datetime as dt
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from skillsubsidy import __version__
-from skillsubsidy.api.auth import china_today
 from skillsubsidy.api.routes import claims, classes, evaluate, finance, notices, registry
+from skillsubsidy.domain.dates import china_today
 from skillsubsidy.domain.workflow import IllegalTransition
 from skillsubsidy.services.errors import InvalidInput, NotFound, Refused
 from skillsubsidy.store.db import Database
+from skillsubsidy.web.app import mount_pages
 
 API = "/api/v1"
 
@@ -35,6 +36,7 @@ def create_app(
     app.state.clock = clock
     for module in (evaluate, registry, classes, claims, notices, finance):
         app.include_router(module.router, prefix=API)
+    mount_pages(app)
 
     @app.exception_handler(InvalidInput)
     def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
@@ -63,28 +65,8 @@ def create_app(
         # a unique key taken meanwhile (the services check first; this is the last guard)
         return JSONResponse({"detail": "conflicts with an existing record"}, status_code=409)
 
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    def home() -> str:
-        return _HOME
-
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     return app
-
-
-_HOME = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>skillsubsidy 职业技能培训补贴</title>
-<style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;line-height:1.6}
-code{background:#f3f3f3;padding:0 .3em}</style></head><body>
-<h1>skillsubsidy 职业技能培训补贴系统</h1>
-<p>补贴测算、开班备案、实名制报名、申请初审与复核、公示与异议、拨付与追回。</p>
-<ul>
-<li>接口说明（OpenAPI）：<a href="/openapi.json">/openapi.json</a></li>
-<li>补贴测算：<code>POST /api/v1/evaluate</code></li>
-<li>公示名单（无需登录）：<a href="/api/v1/notices/1">/api/v1/notices/1</a></li>
-<li>其余接口需携带 <code>Authorization: Bearer &lt;token&gt;</code>；演示账号的 token 为
-<code>demo-&lt;用户名&gt;</code>，例如 <code>demo-lucheng</code>（鹿城区经办人）。</li>
-</ul></body></html>
-"""

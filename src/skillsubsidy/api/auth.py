@@ -18,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from skillsubsidy.services import users
 from skillsubsidy.store.db import Database
-from skillsubsidy.store.models import Claim, TrainingClass
+from skillsubsidy.store.models import Claim, TrainingClass, User
 
 ORGANISATION_ROLES = ("institution", "employer", "school")
 READ_ALL = ("admin", "auditor", "finance")
@@ -34,6 +34,17 @@ class Principal:
     districts: tuple[str, ...]
     organisation_id: int | None
     person_id: int | None
+
+    @classmethod
+    def of(cls, user: User) -> Principal:
+        return cls(
+            user.id,
+            user.username,
+            user.role,
+            tuple(user.districts or ()),
+            user.organisation_id,
+            user.person_id,
+        )
 
     @property
     def actor(self) -> str:
@@ -70,12 +81,6 @@ def database(request: Request) -> Database:
 
 DatabaseDep = Annotated[Database, Depends(database)]
 
-CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # no daylight saving
-
-
-def china_today() -> dt.date:
-    return dt.datetime.now(CHINA).date()
-
 
 def today(request: Request) -> dt.date:
     """The date of a step is the server's date (Asia/Shanghai), never the caller's: a notice
@@ -105,14 +110,7 @@ def principal(
                 "unknown or inactive token",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        return Principal(
-            user.id,
-            user.username,
-            user.role,
-            tuple(user.districts or ()),
-            user.organisation_id,
-            user.person_id,
-        )
+        return Principal.of(user)
 
 
 def roles(*allowed: str) -> Callable[[Principal], Principal]:

@@ -1,7 +1,7 @@
 """A realistic demo data set, made through the services (so it obeys every rule): three
 districts of 温州市区 and the county, an institution, an employer and a school, filed classes
 with their rosters, certificates, and claims in every status of the process, with demo users
-of every role. The demo users' API tokens are ``demo-<username>``.
+of every role. The demo users' API tokens are ``demo-<username>``, their password ``demo``.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
+from skillsubsidy.domain.dates import china_today
 from skillsubsidy.domain.workflow import ClaimStatus
 from skillsubsidy.services import claims, classes, notices, payments, registry, users
 from skillsubsidy.store.db import Database
 from skillsubsidy.store.models import Certificate, Claim, User
 
 D = dt.date
+DEMO_PASSWORD = "demo"  # every demo user's password for the web pages
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 SURNAMES = "张王李赵陈刘杨黄吴周徐孙胡朱高林何郭马罗"
 GIVEN = ["晓明", "丽华", "建国", "海燕", "志强", "雪梅", "伟", "静", "磊", "敏", "俊杰", "婷婷"]
@@ -112,7 +114,8 @@ def _users(s: Session, demo: Demo) -> None:
         ("audit", "auditor", "审计员", {}),
     ):
         token = f"demo-{username}"
-        users.create_user(s, username, role, name, token=token, **scope)
+        user, _ = users.create_user(s, username, role, name, token=token, **scope)
+        users.set_password(user, DEMO_PASSWORD)
         demo.users[username] = token
 
 
@@ -320,7 +323,7 @@ def _classes_and_claims(db: Database, demo: Demo) -> None:
     current = [next(pending) for _ in range(4)]
     for claim_id in current:
         step(claim_id, "check", "review")
-    today = dt.date.today()
+    today = china_today()
     open_notice = db.run(lambda s: notices.publish_notice(s, cw, "330302", current, today).id)
     db.run(
         lambda s: notices.lodge_objection(

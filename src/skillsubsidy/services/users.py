@@ -65,6 +65,31 @@ def create_user(
     return user, token
 
 
+def hash_password(password: str) -> str:
+    """scrypt (RFC 7914) with a random salt, stored as ``scrypt$n$r$p$salt$hash``."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
+
+
+def check_password(user: User, password: str) -> bool:
+    if not user.password_hash or not user.active:
+        return False
+    _, n, r, p, salt, digest = user.password_hash.split("$")
+    got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+    return secrets.compare_digest(got.hex(), digest)
+
+
+def set_password(user: User, password: str) -> None:
+    if len(password) < 4:
+        raise InvalidInput("password", "at least 4 characters")
+    user.password_hash = hash_password(password)
+
+
+def by_username(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username))
+
+
 def by_token(session: Session, token: str) -> User | None:
     return session.scalar(
         select(User).where(User.token_hash == token_hash(token), User.active.is_(True))

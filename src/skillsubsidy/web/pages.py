@@ -1,0 +1,414 @@
+"""The pages. Each reads through the services and the same scope rules as the API
+(``api.auth.Principal``); each POST runs one service call in one transaction and redirects
+(post/redirect/get), with the outcome shown once as a flash message."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from skillsubsidy.api.auth import ORGANISATION_ROLES, DatabaseDep, Principal, Today
+from skillsubsidy.api.routes.notices import public_lines
+from skillsubsidy.domain.identity import masked_id
+from skillsubsidy.domain.workflow import ClaimStatus, IllegalTransition, NoticeStatus
+from skillsubsidy.services import claims, notices, users
+from skillsubsidy.services.audit import trail
+from skillsubsidy.services.errors import InvalidInput, NotFound, ServiceError
+from skillsubsidy.store.db import Database
+from skillsubsidy.store.models import (
+    Claim,
+    Evidence,
+    FundAccount,
+    FundMovement,
+    PublicNotice,
+    TrainingClass,
+)
+from skillsubsidy.web.labels import CLAIM_ACTIONS, labels
+from skillsubsidy.web.session import Csrf, MaybeUser, UserDep, csrf_token
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+router = APIRouter(include_in_schema=False)
+CASEWORK = {"check", "return", "review", "reject"}
+
+
+def page(
+    request: Request, name: str, who: Principal | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    flash = request.session.pop("flash", None)
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"who": who, "csrf": csrf_token(request), "L": labels(), "flash": flash, **context},
+        status_code=status_code,
+    )
+
+
+def _flash(request: Request, text: str, kind: str = "") -> None:
+    request.session["flash"] = {"text": text, "kind": kind}
+
+
+def _refusal(request: Request, who: Principal | None, exc: Exception) -> HTMLResponse:
+    codes: dict[type[Exception], int] = {InvalidInput: 422, NotFound: 404}
+    code = codes.get(type(exc), 409)
+    if isinstance(exc, HTTPException):
+        code = exc.status_code
+        message = str(exc.detail)
+    else:
+        message = str(exc)
+    return page(request, "error.html", who, status_code=code, title="无法办理", message=message)
+
+
+def _attempt(
+    request: Request,
+    who: Principal | None,
+    db: Database,
+    work: Callable[[Session], Any],
+    done: Callable[[Any], str],
+    message: str,
+) -> Response:
+    """One service call in one transaction; on success a redirect, else the refusal page
+    (nothing was written)."""
+    try:
+        result = db.write(work)
+    except (ServiceError, IllegalTransition, HTTPException) as exc:
+        return _refusal(request, who, exc)
+    _flash(request, message)
+    return RedirectResponse(done(result), status_code=303)
+
+
+# --- sign-in ---------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, who: MaybeUser) -> HTMLResponse:
+    return page(request, "login.html", who, title="登录")
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    db: DatabaseDep,
+    _: Csrf,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+) -> Response:
+    with db.session() as s:
+        found = users.by_username(s, username.strip())
+        ok = found is not None and users.check_password(found, password)
+        user_id = found.id if found is not None else None
+    if not ok:
+        return page(
+            request,
+            "login.html",
+            None,
+            status_code=401,
+            title="登录",
+            username=username,
+            flash={"text": "用户名或密码不正确", "kind": "error"},
+        )
+    request.session.clear()  # a new session on sign-in (no fixation)
+    request.session["user_id"] = user_id
+    return RedirectResponse("/", status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, _: Csrf) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+# --- home ------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, db: DatabaseDep, who: MaybeUser, today: Today) -> HTMLResponse:
+    if who is None:
+        return page(request, "home.html", None, title="首页", cards=[])
+    with db.session() as s:
+        cards, paid = _home_numbers(s, who, today)
+    return page(request, "home.html", who, title="首页", cards=cards, paid_by_fund=paid)
+
+
+def _home_numbers(
+    s: Session, who: Principal, today: dt.date
+) -> tuple[list[dict[str, Any]], list[tuple[str, Decimal]]]:
+    def count(*statuses: ClaimStatus) -> int:
+        query = _scoped(select(func.count(Claim.id)), who).where(Claim.status.in_(statuses))
+        return int(s.scalar(query) or 0)
+
+    cards: list[dict[str, Any]] = []
+    if who.role in ("caseworker", "admin", "auditor"):
+        cards += [
+            {
+                "label": "待初审",
+                "value": count(ClaimStatus.SUBMITTED),
+                "href": "/claims?status=submitted",
+            },
+            {
+                "label": "待复核",
+                "value": count(ClaimStatus.CHECKED),
+                "href": "/claims?status=checked",
+            },
+            {
+                "label": "异议待复核",
+                "value": count(ClaimStatus.RE_REVIEW),
+                "href": "/claims?status=re_review",
+            },
+        ]
+        closing = select(func.count(PublicNotice.id)).where(
+            PublicNotice.status == NoticeStatus.OPEN,
+            PublicNotice.closes_on < today + dt.timedelta(days=7),
+        )
+        if who.role == "caseworker":
+            closing = closing.where(PublicNotice.district_code.in_(who.districts))
+        cards.append(
+            {"label": "本周可结束的公示", "value": int(s.scalar(closing) or 0), "href": "/notices"}
+        )
+    if who.role in ("finance", "admin", "auditor"):
+        cards.append(
+            {
+                "label": "待拨付",
+                "value": count(ClaimStatus.APPROVED),
+                "href": "/claims?status=approved",
+            }
+        )
+    if who.role in (*ORGANISATION_ROLES, "trainee"):
+        live = (
+            ClaimStatus.SUBMITTED,
+            ClaimStatus.RETURNED,
+            ClaimStatus.CHECKED,
+            ClaimStatus.REVIEWED,
+            ClaimStatus.IN_NOTICE,
+            ClaimStatus.RE_REVIEW,
+            ClaimStatus.APPROVED,
+        )
+        cards += [
+            {"label": "办理中的申请", "value": count(*live), "href": "/claims"},
+            {
+                "label": "退回待补正",
+                "value": count(ClaimStatus.RETURNED),
+                "href": "/claims?status=returned",
+            },
+            {"label": "已拨付", "value": count(ClaimStatus.PAID), "href": "/claims?status=paid"},
+        ]
+    paid: list[tuple[str, Decimal]] = []
+    if who.role in ("finance", "admin", "auditor", "caseworker"):
+        month = today.replace(day=1)
+        rows = s.execute(
+            select(FundAccount.district_code, func.sum(FundMovement.amount))
+            .join(FundAccount, FundMovement.fund_id == FundAccount.id)
+            .where(FundMovement.kind == "payment", FundMovement.at >= month)
+            .group_by(FundAccount.district_code)
+        ).all()
+        paid = [
+            (district, -Decimal(total))
+            for district, total in rows
+            if who.role != "caseworker" or district in who.districts
+        ]
+    return cards, paid
+
+
+def _scoped(query: Any, who: Principal) -> Any:
+    """A claims query cut to what the caller may see (as the API's list)."""
+    if who.role == "caseworker":
+        return query.where(Claim.district_code.in_(who.districts))
+    if who.role in ORGANISATION_ROLES:
+        its_classes = select(TrainingClass.id).where(
+            TrainingClass.organisation_id == who.organisation_id
+        )
+        return query.where(
+            or_(Claim.organisation_id == who.organisation_id, Claim.class_id.in_(its_classes))
+        )
+    if who.role == "trainee":
+        return query.where(Claim.person_id == who.person_id)
+    return query
+
+
+# --- claims ----------------------------------------------------------------------------
+
+
+@router.get("/claims", response_class=HTMLResponse)
+def claim_queue(
+    request: Request,
+    db: DatabaseDep,
+    who: UserDep,
+    today: Today,
+    status: str = "",
+    kind: str = "",
+    district: str = "",
+    older_than: str = "",
+) -> HTMLResponse:
+    with db.session() as s:
+        query = _scoped(select(Claim), who).order_by(Claim.applied_on, Claim.id)
+        if status in ClaimStatus.__members__.values():
+            query = query.where(Claim.status == status)
+        if kind:
+            query = query.where(Claim.kind == kind)
+        if district:
+            query = query.where(Claim.district_code == district)
+        if older_than.isdigit():
+            cutoff = dt.datetime.combine(today - dt.timedelta(days=int(older_than)), dt.time())
+            query = query.where(Claim.submitted_at < cutoff.replace(tzinfo=dt.UTC))
+        found = list(s.scalars(query.limit(500)))
+        for claim in found:  # load what the table shows while the session is open
+            _ = claim.person.name, claim.decision
+        districts = sorted({c.district_code for c in found} | set(who.districts))
+    title = "申请队列" if who.role in ("caseworker", "admin", "auditor", "finance") else "我的申请"
+    return page(
+        request,
+        "claims.html",
+        who,
+        title=title,
+        active="claims",
+        claims=found,
+        statuses=[s.value for s in ClaimStatus],
+        districts=districts,
+        filters={"status": status, "kind": kind, "district": district, "older_than": older_than},
+        reviewed=any(c.status == ClaimStatus.REVIEWED for c in found),
+    )
+
+
+@router.get("/claims/{claim_id}", response_class=HTMLResponse)
+def claim_page(request: Request, claim_id: int, db: DatabaseDep, who: UserDep) -> HTMLResponse:
+    with db.session() as s:
+        try:
+            claim = claims.get_claim(s, claim_id)
+        except NotFound as exc:
+            return _refusal(request, who, exc)
+        if not who.sees_claim(claim):
+            return _refusal(request, who, HTTPException(403, f"申请 {claim_id} 不在您的办理范围内"))
+        events = trail(s, "claim", claim.id)
+        evidence = (
+            list(s.scalars(select(Evidence).where(Evidence.class_id == claim.class_id)))
+            if claim.class_id
+            else []
+        )
+        actions = (
+            CLAIM_ACTIONS.get(claim.status, [])
+            if who.works_on_district(claim.district_code)
+            else []
+        )
+        _ = claim.person.name, claim.organisation, claim.training_class, claim.decision
+        return page(
+            request,
+            "claim.html",
+            who,
+            title=f"申请 {claim.reference}",
+            active="claims",
+            claim=claim,
+            trail=events,
+            evidence=evidence,
+            actions=actions,
+            masked_id=masked_id(claim.person.id_number),
+        )
+
+
+@router.post("/claims/{claim_id}/{action}")
+def claim_action(
+    request: Request,
+    claim_id: int,
+    action: str,
+    db: DatabaseDep,
+    who: UserDep,
+    _: Csrf,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    if action not in CASEWORK:
+        return _refusal(request, who, NotFound("action", action))
+
+    def work(s: Session) -> None:
+        claim = claims.get_claim(s, claim_id)
+        if not who.works_on_district(claim.district_code):
+            raise HTTPException(403, f"申请 {claim_id} 不在您的办理范围内")
+        match action:
+            case "check":
+                claims.check_claim(s, who.actor, claim_id)
+            case "review":
+                claims.review_claim(s, who.actor, claim_id)
+            case "return":
+                claims.return_claim(s, who.actor, claim_id, reason)
+            case _:
+                claims.reject_claim(s, who.actor, claim_id, reason)
+
+    return _attempt(request, who, db, work, lambda _: f"/claims/{claim_id}", "已办理")
+
+
+# --- notices ---------------------------------------------------------------------------
+
+
+@router.post("/notices")
+def publish(
+    request: Request,
+    db: DatabaseDep,
+    who: UserDep,
+    _: Csrf,
+    today: Today,
+    district: Annotated[str, Form()],
+    claim_ids: Annotated[list[int] | None, Form()] = None,
+) -> Response:
+    def work(s: Session) -> int:
+        if not who.works_on_district(district):
+            raise HTTPException(403, f"{district} 不在您的办理范围内")
+        return notices.publish_notice(s, who.actor, district, claim_ids or [], today).id
+
+    return _attempt(request, who, db, work, lambda n: f"/notices/{n}", "公示已发布")
+
+
+@router.get("/notices", response_class=HTMLResponse)
+def notice_list(request: Request, db: DatabaseDep, who: MaybeUser) -> HTMLResponse:
+    with db.session() as s:
+        found = list(s.scalars(select(PublicNotice).order_by(PublicNotice.id.desc()).limit(100)))
+    return page(request, "notices.html", who, title="补贴公示", active="notices", notices=found)
+
+
+@router.get("/notices/{notice_id}", response_class=HTMLResponse)
+def notice_page(request: Request, notice_id: int, db: DatabaseDep, who: MaybeUser) -> HTMLResponse:
+    with db.session() as s:
+        try:
+            notice = notices.get_notice(s, notice_id)
+        except NotFound as exc:
+            return _refusal(request, who, exc)
+        return page(
+            request,
+            "notice.html",
+            who,
+            title=notice.title,
+            active="notices",
+            notice=notice,
+            lines=public_lines(s, notice),
+        )
+
+
+@router.post("/notices/{notice_id}/objections")
+def object_to(
+    request: Request,
+    notice_id: int,
+    db: DatabaseDep,
+    who: MaybeUser,
+    _: Csrf,
+    today: Today,
+    claim_id: Annotated[int, Form()],
+    objector: Annotated[str, Form()],
+    contact: Annotated[str, Form()],
+    grounds: Annotated[str, Form()],
+) -> Response:
+    def work(s: Session) -> int:
+        return notices.lodge_objection(s, notice_id, claim_id, objector, contact, grounds, today).id
+
+    return _attempt(
+        request,
+        who,
+        db,
+        work,
+        lambda _: f"/notices/{notice_id}",
+        "异议已受理，复核结果将告知您留下的联系方式",
+    )
