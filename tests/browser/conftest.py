@@ -3,6 +3,7 @@ Debian's Chromium driven by Playwright. Screenshots go to ``artefacts/screenshot
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import socket
@@ -16,6 +17,7 @@ import uvicorn
 
 from skillsubsidy.api.app import create_app
 from skillsubsidy.demo.seed import Demo, seed
+from skillsubsidy.domain.dates import china_today
 from skillsubsidy.store.db import Database
 
 CHROMIUM = "/usr/bin/chromium"
@@ -38,16 +40,33 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Clock:
+    """The server's calendar, which a test may move on (a notice runs five days)."""
+
+    def __init__(self) -> None:
+        self.today = china_today()
+
+    def __call__(self) -> dt.date:
+        return self.today
+
+
+@pytest.fixture(scope="session")
+def clock() -> Clock:
+    return Clock()
+
+
 @pytest.fixture(scope="session")
 def live_server(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, clock: Clock
 ) -> Iterator[tuple[str, Demo, Database]]:
     db = Database(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.db'}")
     db.upgrade()
     made = seed(db)
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(db, clock=clock), host="127.0.0.1", port=port, log_level="warning"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

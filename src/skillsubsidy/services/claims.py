@@ -350,3 +350,65 @@ def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 def _required(value: str, field: str) -> None:
     if not value or not value.strip():
         raise InvalidInput(field, "required")
+
+
+# the claimant of a class's claims when the organisation running it claims for its trainees
+ORGANISATION_CLAIMS = {
+    "project": "training_institution",
+    "entrepreneurship": "training_institution",
+    "pre_job": None,  # the organisation's own kind: employer or training institution
+    "master_apprentice": "master_studio",
+    "enterprise_training": "employer",
+    "order_training": None,
+}
+NEEDS_CERTIFICATE = {"project", "master_apprentice"}
+
+
+def submit_class_claims(
+    session: Session, actor: str, class_id: int, applied_on: dt.date
+) -> tuple[list[Claim], list[str]]:
+    """The organisation's claims for every trainee of a finished class that has none yet, in
+    one step: (claims made, trainees skipped with why)."""
+    cls = session.get(TrainingClass, class_id)
+    if cls is None:
+        raise NotFound("training class", class_id)
+    if cls.subsidy_kind not in ORGANISATION_CLAIMS:
+        raise Refused(f"{cls.subsidy_kind} claims are made by each trainee, not for the class")
+    claimant = ORGANISATION_CLAIMS[cls.subsidy_kind] or cls.organisation.kind
+    made: list[Claim] = []
+    skipped: list[str] = []
+    claimed = set(session.scalars(select(Claim.person_id).where(Claim.class_id == cls.id)))
+    for enrolment in cls.enrolments:
+        person = enrolment.person
+        if person.id in claimed:
+            continue
+        certificate = None
+        if cls.subsidy_kind in NEEDS_CERTIFICATE:
+            certificate = session.scalar(
+                select(Certificate)
+                .where(Certificate.person_id == person.id)
+                .order_by(Certificate.issued_on.desc())
+            )
+            if certificate is None:
+                skipped.append(f"{person.name}：尚未登记证书")
+                continue
+        facts: dict[str, Any] = {
+            "jurisdiction": cls.jurisdiction,
+            "kind": cls.subsidy_kind,
+            "claimant": claimant,
+            "district": cls.district_code,
+            "applied_on": applied_on.isoformat(),
+            "person": {"id_number": person.id_number},
+        }
+        made.append(
+            submit_claim(
+                session,
+                actor,
+                facts,
+                person_name=person.name,
+                organisation_id=cls.organisation_id,
+                class_id=cls.id,
+                certificate_id=certificate.id if certificate else None,
+            )
+        )
+    return made, skipped

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from skillsubsidy.web import pages
+from skillsubsidy.web import class_pages, finance_pages, pages
 from skillsubsidy.web.session import SignInRequired, secret_key
 
 
@@ -19,6 +19,8 @@ def mount_pages(app: FastAPI) -> None:
     )
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(class_pages.router)
+    app.include_router(finance_pages.router)
 
     @app.exception_handler(SignInRequired)
     def _sign_in(request: Request, _: SignInRequired) -> RedirectResponse:

@@ -17,16 +17,19 @@ STATUS_NAMES = {
     "withdrawn": "已撤回",
     "cancelled": "已取消",
     "recovered": "已追回",
-    "draft": "草稿",
-    "filed": "已备案待审",
-    "running": "培训中",
-    "finished": "已结业",
-    "refused": "备案不通过",
     "open": "公示中",
     "closed": "已结束",
     "lodged": "待处理",
     "upheld": "异议成立",
     "dismissed": "异议不成立",
+}
+CLASS_STATUS_NAMES = {
+    "draft": "草稿",
+    "filed": "已备案待审",
+    "approved": "备案同意",
+    "running": "培训中",
+    "finished": "已结业",
+    "refused": "备案不通过",
 }
 ROLE_NAMES = {
     "caseworker": "经办人",
@@ -53,6 +56,7 @@ CLAIM_ACTIONS = {
 def labels() -> dict[str, object]:
     return {
         "STATUS": STATUS_NAMES,
+        "CLASS_STATUS": CLASS_STATUS_NAMES,
         "ROLE": ROLE_NAMES,
         "KIND": KIND_NAMES,
         "CLAIMANT": CLAIMANT_NAMES,

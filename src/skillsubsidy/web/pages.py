@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +21,7 @@ from skillsubsidy.api.auth import ORGANISATION_ROLES, DatabaseDep, Principal, To
 from skillsubsidy.api.routes.notices import public_lines
 from skillsubsidy.domain.identity import masked_id
 from skillsubsidy.domain.workflow import ClaimStatus, IllegalTransition, NoticeStatus
+from skillsubsidy.policy.vocabulary import DISTRICT_NAMES, KIND_NAMES
 from skillsubsidy.services import claims, notices, users
 from skillsubsidy.services.audit import trail
 from skillsubsidy.services.errors import InvalidInput, NotFound, ServiceError
@@ -29,10 +31,14 @@ from skillsubsidy.store.models import (
     Evidence,
     FundAccount,
     FundMovement,
+    Objection,
+    Payment,
+    PaymentBatch,
     PublicNotice,
     TrainingClass,
 )
-from skillsubsidy.web.labels import CLAIM_ACTIONS, labels
+from skillsubsidy.web import charts
+from skillsubsidy.web.labels import CLAIM_ACTIONS, STATUS_NAMES, labels
 from skillsubsidy.web.session import Csrf, MaybeUser, UserDep, csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -56,7 +62,7 @@ def _flash(request: Request, text: str, kind: str = "") -> None:
     request.session["flash"] = {"text": text, "kind": kind}
 
 
-def _refusal(request: Request, who: Principal | None, exc: Exception) -> HTMLResponse:
+def refusal(request: Request, who: Principal | None, exc: Exception) -> HTMLResponse:
     codes: dict[type[Exception], int] = {InvalidInput: 422, NotFound: 404}
     code = codes.get(type(exc), 409)
     if isinstance(exc, HTTPException):
@@ -67,7 +73,7 @@ def _refusal(request: Request, who: Principal | None, exc: Exception) -> HTMLRes
     return page(request, "error.html", who, status_code=code, title="无法办理", message=message)
 
 
-def _attempt(
+def attempt(
     request: Request,
     who: Principal | None,
     db: Database,
@@ -79,8 +85,8 @@ def _attempt(
     (nothing was written)."""
     try:
         result = db.write(work)
-    except (ServiceError, IllegalTransition, HTTPException) as exc:
-        return _refusal(request, who, exc)
+    except (ServiceError, IllegalTransition, HTTPException, ValueError) as exc:
+        return refusal(request, who, exc)
     _flash(request, message)
     return RedirectResponse(done(result), status_code=303)
 
@@ -135,7 +141,42 @@ def home(request: Request, db: DatabaseDep, who: MaybeUser, today: Today) -> HTM
         return page(request, "home.html", None, title="首页", cards=[])
     with db.session() as s:
         cards, paid = _home_numbers(s, who, today)
-    return page(request, "home.html", who, title="首页", cards=cards, paid_by_fund=paid)
+        pictures = (
+            _charts(s, who) if who.role in ("caseworker", "finance", "auditor", "admin") else []
+        )
+    return page(
+        request, "home.html", who, title="首页", cards=cards, paid_by_fund=paid, charts=pictures
+    )
+
+
+def _charts(s: Session, who: Principal) -> list[str]:
+    """Spending by district, kind and month (payments made) and claims per status, within
+    the caller's scope."""
+    paid = _scoped(
+        select(Claim.district_code, Claim.kind, Payment.amount, PaymentBatch.paid_on)
+        .join(Payment, Payment.claim_id == Claim.id)
+        .join(PaymentBatch, Payment.batch_id == PaymentBatch.id)
+        .where(PaymentBatch.paid_on.is_not(None)),
+        who,
+    )
+    by_district: dict[str, Decimal] = defaultdict(Decimal)
+    by_kind: dict[str, Decimal] = defaultdict(Decimal)
+    by_month: dict[str, Decimal] = defaultdict(Decimal)
+    for district, kind, amount, paid_on in s.execute(paid):
+        by_district[DISTRICT_NAMES.get(district, district)] += amount
+        by_kind[KIND_NAMES[kind]] += amount
+        by_month[f"{paid_on:%Y-%m}"] += amount
+    per_status = _scoped(select(Claim.status, func.count(Claim.id)), who).group_by(Claim.status)
+    statuses = {status: count for status, count in s.execute(per_status)}
+    counts = {st.value: int(statuses.get(st, 0)) for st in ClaimStatus}
+    return [
+        charts.bar_chart(
+            "已拨付金额（按区县）", sorted(by_district.items()), chart_id="by-district"
+        ),
+        charts.bar_chart("已拨付金额（按补贴类别）", sorted(by_kind.items()), chart_id="by-kind"),
+        charts.line_chart("已拨付金额（按月）", sorted(by_month.items()), chart_id="by-month"),
+        charts.stacked_status_bar("申请状态分布", counts, STATUS_NAMES, chart_id="by-status"),
+    ]
 
 
 def _home_numbers(
@@ -283,9 +324,9 @@ def claim_page(request: Request, claim_id: int, db: DatabaseDep, who: UserDep) -
         try:
             claim = claims.get_claim(s, claim_id)
         except NotFound as exc:
-            return _refusal(request, who, exc)
+            return refusal(request, who, exc)
         if not who.sees_claim(claim):
-            return _refusal(request, who, HTTPException(403, f"申请 {claim_id} 不在您的办理范围内"))
+            return refusal(request, who, HTTPException(403, f"申请 {claim_id} 不在您的办理范围内"))
         events = trail(s, "claim", claim.id)
         evidence = (
             list(s.scalars(select(Evidence).where(Evidence.class_id == claim.class_id)))
@@ -298,6 +339,11 @@ def claim_page(request: Request, claim_id: int, db: DatabaseDep, who: UserDep) -
             else []
         )
         _ = claim.person.name, claim.organisation, claim.training_class, claim.decision
+        objections = list(
+            s.scalars(
+                select(Objection).where(Objection.claim_id == claim.id).order_by(Objection.id)
+            )
+        )
         return page(
             request,
             "claim.html",
@@ -309,6 +355,8 @@ def claim_page(request: Request, claim_id: int, db: DatabaseDep, who: UserDep) -
             evidence=evidence,
             actions=actions,
             masked_id=masked_id(claim.person.id_number),
+            objections=objections,
+            resolves=who.works_on_district(claim.district_code),
         )
 
 
@@ -323,7 +371,7 @@ def claim_action(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     if action not in CASEWORK:
-        return _refusal(request, who, NotFound("action", action))
+        return refusal(request, who, NotFound("action", action))
 
     def work(s: Session) -> None:
         claim = claims.get_claim(s, claim_id)
@@ -339,7 +387,35 @@ def claim_action(
             case _:
                 claims.reject_claim(s, who.actor, claim_id, reason)
 
-    return _attempt(request, who, db, work, lambda _: f"/claims/{claim_id}", "已办理")
+    return attempt(request, who, db, work, lambda _: f"/claims/{claim_id}", "已办理")
+
+
+@router.post("/objections/{objection_id}/resolve")
+def resolve_objection(
+    request: Request,
+    objection_id: int,
+    db: DatabaseDep,
+    who: UserDep,
+    _: Csrf,
+    today: Today,
+    outcome: Annotated[str, Form()],
+    resolution: Annotated[str, Form()],
+) -> Response:
+    """异议复核: upheld cancels the claim, dismissed lets it go on; the objector is told."""
+
+    def work(s: Session) -> int:
+        objection = s.get(Objection, objection_id)
+        if objection is None:
+            raise NotFound("objection", objection_id)
+        notice = notices.get_notice(s, objection.notice_id)
+        if not who.works_on_district(notice.district_code):
+            raise HTTPException(403, "该异议不在您的办理范围内")
+        notices.resolve_objection(
+            s, who.actor, objection_id, outcome == "upheld", resolution, today
+        )
+        return objection.claim_id
+
+    return attempt(request, who, db, work, lambda c: f"/claims/{c}", "异议已处理，已告知异议人")
 
 
 # --- notices ---------------------------------------------------------------------------
@@ -360,7 +436,7 @@ def publish(
             raise HTTPException(403, f"{district} 不在您的办理范围内")
         return notices.publish_notice(s, who.actor, district, claim_ids or [], today).id
 
-    return _attempt(request, who, db, work, lambda n: f"/notices/{n}", "公示已发布")
+    return attempt(request, who, db, work, lambda n: f"/notices/{n}", "公示已发布")
 
 
 @router.get("/notices", response_class=HTMLResponse)
@@ -376,7 +452,7 @@ def notice_page(request: Request, notice_id: int, db: DatabaseDep, who: MaybeUse
         try:
             notice = notices.get_notice(s, notice_id)
         except NotFound as exc:
-            return _refusal(request, who, exc)
+            return refusal(request, who, exc)
         return page(
             request,
             "notice.html",
@@ -386,6 +462,26 @@ def notice_page(request: Request, notice_id: int, db: DatabaseDep, who: MaybeUse
             notice=notice,
             lines=public_lines(s, notice),
         )
+
+
+@router.post("/notices/{notice_id}/close")
+def close_notice(
+    request: Request, notice_id: int, db: DatabaseDep, who: UserDep, _: Csrf, today: Today
+) -> Response:
+    def work(s: Session) -> None:
+        notice = notices.get_notice(s, notice_id)
+        if not who.works_on_district(notice.district_code):
+            raise HTTPException(403, "该公示不在您的办理范围内")
+        notices.close_notice(s, who.actor, notice_id, today)
+
+    return attempt(
+        request,
+        who,
+        db,
+        work,
+        lambda _: f"/notices/{notice_id}",
+        "公示已结束，无异议的申请转入待拨付",
+    )
 
 
 @router.post("/notices/{notice_id}/objections")
@@ -404,7 +500,7 @@ def object_to(
     def work(s: Session) -> int:
         return notices.lodge_objection(s, notice_id, claim_id, objector, contact, grounds, today).id
 
-    return _attempt(
+    return attempt(
         request,
         who,
         db,
