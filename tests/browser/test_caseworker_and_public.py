@@ -118,3 +118,27 @@ def test_user_input_is_shown_as_text(
     with db.session() as s:
         assert claims.get_claim(s, claim_id).status == ClaimStatus.SUBMITTED
     context.close()
+
+
+def test_a_trainee_checks_eligibility(
+    live_server: tuple[str, Demo, Database], browser: Any, shots: Path
+) -> None:
+    base, _, _ = live_server
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    _sign_in(page, base, "chenxm")
+    page.get_by_role("link", name="补贴测算").click()
+    expect(page.get_by_label("公民身份号码")).not_to_be_empty()  # their own ID, prefilled
+    page.get_by_label("职业（工种）").fill("电工")
+    page.get_by_label("等级（1–5，五级为初级）").fill("4")
+    page.get_by_label("发证日期").fill("2024-04-20")
+    page.get_by_label("申请日期").fill("2024-05-10")
+    page.get_by_label("本地户籍").check()
+    page.get_by_role("button", name="测算").click()
+    expect(page.locator("section")).to_contain_text("可申领 1950.00 元")
+    expect(page.locator("section table")).to_contain_text("003 附件3")  # the shortage uplift
+    page.screenshot(path=shots / "07-eligibility.png", full_page=True)
+    page.get_by_label("本地户籍").uncheck()
+    page.get_by_role("button", name="测算").click()
+    expect(page.locator("section")).to_contain_text("不符合申领条件")
+    context.close()

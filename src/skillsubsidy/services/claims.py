@@ -42,8 +42,9 @@ USABLE_CLASS = (ClassStatus.APPROVED, ClassStatus.RUNNING, ClassStatus.FINISHED)
 
 
 @cache
-def _engine() -> Engine:
-    return Engine()  # its compiled plans are reused by every decision
+def engine() -> Engine:
+    """The engine every decision uses (its compiled plans are reused)."""
+    return Engine()
 
 
 def get_claim(session: Session, claim_id: int) -> Claim:
@@ -219,7 +220,7 @@ def _decide(
             .order_by(Claim.applied_on, Claim.id)
         )
     ]
-    [decision] = evaluate([facts], history, engine=_engine())
+    [decision] = evaluate([facts], history, engine=engine())
     if "error" in decision:
         raise InvalidInput(decision["error"]["field"], decision["error"]["message"])
     return decision

@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 from skillsubsidy.api.auth import ORGANISATION_ROLES, DatabaseDep, Principal, Today
 from skillsubsidy.api.routes.notices import public_lines
 from skillsubsidy.domain.identity import masked_id
-from skillsubsidy.domain.workflow import ClaimStatus, IllegalTransition, NoticeStatus
+from skillsubsidy.domain.workflow import (
+    LEDGER_STATUSES,
+    ClaimStatus,
+    IllegalTransition,
+    NoticeStatus,
+)
+from skillsubsidy.policy.engine import evaluate
 from skillsubsidy.policy.vocabulary import DISTRICT_NAMES, KIND_NAMES
 from skillsubsidy.services import claims, notices, users
 from skillsubsidy.services.audit import trail
@@ -34,6 +40,7 @@ from skillsubsidy.store.models import (
     Objection,
     Payment,
     PaymentBatch,
+    Person,
     PublicNotice,
     TrainingClass,
 )
@@ -508,3 +515,113 @@ def object_to(
         lambda _: f"/notices/{notice_id}",
         "异议已受理，复核结果将告知您留下的联系方式",
     )
+
+
+# --- eligibility check -----------------------------------------------------------------
+
+ELIGIBILITY_FLAGS = (
+    ("hukou_local", "本地户籍"),
+    ("residence_permit_local", "持本地居住证"),
+    ("ui_insured_local", "在本地参加失业保险"),
+    ("unemployment_registered_local", "在本地登记失业"),
+    ("works_locally", "在本地就业"),
+    ("unemployed_graduate", "离校未就业高校毕业生"),
+    ("public_servant", "公务员或参公人员"),
+    ("receives_pension", "按月领取城镇职工基本养老金"),
+)
+
+
+@router.get("/eligibility", response_class=HTMLResponse)
+def eligibility_form(
+    request: Request, db: DatabaseDep, who: MaybeUser, today: Today
+) -> HTMLResponse:
+    form: dict[str, Any] = {
+        "jurisdiction": "wenzhou",
+        "district": "330302",
+        "route": "institution",
+        "certificate_type": "vocational",
+        "applied_on": today.isoformat(),
+        "id_number": _own_id(db, who),
+        "occupation": "",
+        "level": "",
+        "issued_on": "",
+    }
+    return page(
+        request,
+        "eligibility.html",
+        who,
+        title="补贴测算",
+        active="eligibility",
+        form=form,
+        flags=ELIGIBILITY_FLAGS,
+        decision=None,
+    )
+
+
+@router.post("/eligibility", response_class=HTMLResponse)
+async def eligibility_check(
+    request: Request, db: DatabaseDep, who: MaybeUser, _: Csrf
+) -> HTMLResponse:
+    """The engine's decision on a would-be claim, with the trainee's own live claims counted
+    when a trainee is signed in."""
+    form: dict[str, Any] = {k: str(v) for k, v in (await request.form()).items()}
+    facts: dict[str, Any] = {
+        "id": "eligibility-check",
+        "jurisdiction": form.get("jurisdiction", ""),
+        "kind": "certificate",
+        "claimant": "individual",
+        "route": form.get("route", "institution"),
+        "district": form.get("district", ""),
+        "applied_on": form.get("applied_on", ""),
+        "person": {
+            "id_number": form.get("id_number", "").strip(),
+            **{k: form.get(k) == "true" for k, _ in ELIGIBILITY_FLAGS},
+        },
+        "certificate": {
+            "type": form.get("certificate_type", "vocational"),
+            "occupation": form.get("occupation", "").strip() or None,
+            "level": form.get("level") or None,
+            "issued_on": form.get("issued_on", ""),
+        },
+    }
+    if facts["route"] == "institution":
+        # the check asks about the subsidy, not about a class: assume it was filed in time
+        facts["training"] = {"filed_on": facts["certificate"]["issued_on"]}
+    history = _own_history(db, who, facts["jurisdiction"])
+    [decision] = evaluate([facts], history, engine=claims.engine())
+    form.update({k: form.get(k) == "true" for k, _ in ELIGIBILITY_FLAGS})
+    return page(
+        request,
+        "eligibility.html",
+        who,
+        title="补贴测算",
+        active="eligibility",
+        form=form,
+        flags=ELIGIBILITY_FLAGS,
+        decision=decision,
+        counted=len(history),
+    )
+
+
+def _own_id(db: Database, who: Principal | None) -> str:
+    if who is None or who.person_id is None:
+        return ""
+    with db.session() as s:
+        person = s.get(Person, who.person_id)
+        return person.id_number if person else ""
+
+
+def _own_history(db: Database, who: Principal | None, jurisdiction: str) -> list[dict[str, Any]]:
+    if who is None or who.role != "trainee":
+        return []
+    with db.session() as s:
+        return [
+            c.facts
+            for c in s.scalars(
+                select(Claim).where(
+                    Claim.person_id == who.person_id,
+                    Claim.jurisdiction == jurisdiction,
+                    Claim.status.in_(LEDGER_STATUSES),
+                )
+            )
+        ]

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from fastapi import APIRouter
 
 from skillsubsidy.api.schemas import EvaluateRequest, EvaluateResponse
-from skillsubsidy.policy.engine import Engine, evaluate
+from skillsubsidy.policy.engine import evaluate
+from skillsubsidy.services.claims import engine
 
 router = APIRouter(tags=["evaluate"])
-
-
-@cache
-def _engine() -> Engine:
-    return Engine()
 
 
 @router.post("/evaluate", response_model=EvaluateResponse)
@@ -22,4 +16,4 @@ def evaluate_claims(body: EvaluateRequest) -> EvaluateResponse:
     """Decide claims against history; invalid records get an ``error``, the rest decide."""
     if not body.claims:
         return EvaluateResponse(decisions=[])
-    return EvaluateResponse(decisions=evaluate(body.claims, body.history, engine=_engine()))
+    return EvaluateResponse(decisions=evaluate(body.claims, body.history, engine=engine()))
