@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +179,22 @@ def test_from_filing_to_payment(
     money.get_by_role("button", name="标记已拨付").first.click()
     expect(money.locator(".flash")).to_have_text("已标记拨付")
     money.screenshot(path=shots / "13-finance-paid.png", full_page=True)
+
+    # a paid claim found false: the caseworker orders it back, finance records the money back
+    case.goto(f"{base}/claims?status=paid&kind=project")
+    case.locator("tbody tr").first.get_by_role("link").click()
+    case.get_by_label("追回补贴（发现虚假或错发）理由").fill("培训签到系代签，补贴依法追回")
+    case.get_by_role("button", name="追回补贴（发现虚假或错发）").click()
+    expect(case.locator("h1 .status")).to_have_text("已追回")
+    balance_before = money_balance(money, base)
+    money.goto(f"{base}/finance")
+    money.get_by_role("button", name="登记到账").first.click()
+    expect(money.locator(".flash")).to_contain_text("追回款已到账")
+    assert money_balance(money, base) == balance_before + Decimal("600.00")
+    money.screenshot(path=shots / "14-recovered.png", full_page=True)
+
+
+def money_balance(page: Page, base: str) -> Decimal:
+    page.goto(f"{base}/finance")
+    row = page.locator("tr", has_text="鹿城区").first
+    return Decimal(row.locator("td").nth(1).inner_text())

@@ -17,7 +17,7 @@ from skillsubsidy.domain.identity import masked_id
 from skillsubsidy.domain.workflow import ClassStatus
 from skillsubsidy.services import claims, classes, rosters
 from skillsubsidy.services.errors import InvalidInput
-from skillsubsidy.store.models import Organisation, TrainingClass
+from skillsubsidy.store.models import Certificate, Organisation, TrainingClass
 from skillsubsidy.web.pages import attempt, page, refusal
 from skillsubsidy.web.session import Csrf, UserDep
 
@@ -123,6 +123,14 @@ def class_page(request: Request, class_id: int, db: DatabaseDep, who: UserDep) -
             return refusal(request, who, exc)
         if not who.sees_class(cls):
             return refusal(request, who, HTTPException(403, f"培训班 {class_id} 不在您的范围内"))
+        certificates = {
+            c.person_id: c
+            for c in s.scalars(
+                select(Certificate)
+                .where(Certificate.person_id.in_([e.person_id for e in cls.enrolments]))
+                .order_by(Certificate.issued_on)
+            )
+        }
         for e in cls.enrolments:
             _ = e.person.name
         own = who.role == "admin" or cls.organisation_id == who.organisation_id
@@ -135,6 +143,7 @@ def class_page(request: Request, class_id: int, db: DatabaseDep, who: UserDep) -
             cls=cls,
             own=own,
             mask=masked_id,
+            certificates=certificates,
             approvable=cls.status == ClassStatus.FILED and who.works_on_district(cls.district_code),
             claimable=cls.subsidy_kind in claims.ORGANISATION_CLAIMS
             and cls.status in (ClassStatus.APPROVED, ClassStatus.RUNNING, ClassStatus.FINISHED),

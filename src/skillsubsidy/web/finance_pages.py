@@ -16,7 +16,7 @@ from skillsubsidy.api.routes.notices import public_lines
 from skillsubsidy.domain.workflow import ClaimStatus
 from skillsubsidy.policy.vocabulary import DISTRICT_NAMES, KIND_NAMES
 from skillsubsidy.services import exports, notices, payments, registry
-from skillsubsidy.store.models import Claim, FundAccount, PaymentBatch
+from skillsubsidy.store.models import Claim, FundAccount, PaymentBatch, Recovery
 from skillsubsidy.web.pages import attempt, page, refusal
 from skillsubsidy.web.session import Csrf, MaybeUser, UserDep
 
@@ -54,6 +54,10 @@ def finance_home(request: Request, db: DatabaseDep, who: UserDep) -> HTMLRespons
         ]
         batches = list(s.scalars(select(PaymentBatch).order_by(PaymentBatch.id.desc()).limit(50)))
         totals = {b.id: sum((p.amount for p in b.payments), Decimal("0.00")) for b in batches}
+        recovered = [
+            (r, s.get(Claim, r.claim_id))
+            for r in s.scalars(select(Recovery).order_by(Recovery.id.desc()).limit(100))
+        ]
         for b in batches:
             _ = b.fund.district_code
     return page(
@@ -65,6 +69,7 @@ def finance_home(request: Request, db: DatabaseDep, who: UserDep) -> HTMLRespons
         funds=funds,
         batches=batches,
         totals=totals,
+        recoveries=recovered,
         can_pay=who.role in ("finance", "admin"),
     )
 
@@ -91,6 +96,20 @@ def mark_paid(
         payments.mark_paid(s, who.actor, batch_id, today)
 
     return attempt(request, who, db, work, lambda _: "/finance", "已标记拨付")
+
+
+@router.post("/finance/recoveries/{recovery_id}/recovered")
+def record_recovered(
+    request: Request, recovery_id: int, db: DatabaseDep, who: UserDep, _: Csrf, today: Today
+) -> Response:
+    """The wrongly paid money is back: the fund is credited."""
+
+    def work(s: Session) -> None:
+        if who.role not in ("finance", "admin"):
+            raise HTTPException(403, "只有财务登记追回到账")
+        payments.record_recovered(s, who.actor, recovery_id, today)
+
+    return attempt(request, who, db, work, lambda _: "/finance", "追回款已到账，资金已回补")
 
 
 @router.get("/finance/batches/{batch_id}/payments.xlsx")

@@ -50,6 +50,7 @@ CLAIM_ACTIONS = {
     ],
     "checked": [("review", "复核通过", False), ("reject", "不予补贴", True)],
     "reviewed": [("reject", "不予补贴", True)],
+    "paid": [("recover", "追回补贴（发现虚假或错发）", True)],
 }
 
 

@@ -28,7 +28,7 @@ from skillsubsidy.domain.workflow import (
 )
 from skillsubsidy.policy.engine import evaluate
 from skillsubsidy.policy.vocabulary import DISTRICT_NAMES, KIND_NAMES
-from skillsubsidy.services import claims, notices, users
+from skillsubsidy.services import claims, notices, payments, users
 from skillsubsidy.services.audit import trail
 from skillsubsidy.services.errors import InvalidInput, NotFound, ServiceError
 from skillsubsidy.store.db import Database
@@ -50,7 +50,7 @@ from skillsubsidy.web.session import Csrf, MaybeUser, UserDep, csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(include_in_schema=False)
-CASEWORK = {"check", "return", "review", "reject"}
+CASEWORK = {"check", "return", "review", "reject", "recover"}
 
 
 def page(
@@ -391,6 +391,8 @@ def claim_action(
                 claims.review_claim(s, who.actor, claim_id)
             case "return":
                 claims.return_claim(s, who.actor, claim_id, reason)
+            case "recover":
+                payments.order_recovery(s, who.actor, claim_id, reason)
             case _:
                 claims.reject_claim(s, who.actor, claim_id, reason)
 
