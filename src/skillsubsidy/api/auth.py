@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Select, or_, select
 
 from skillsubsidy.services import users
 from skillsubsidy.store.db import Database
@@ -24,6 +25,7 @@ ORGANISATION_ROLES = ("institution", "employer", "school")
 READ_ALL = ("admin", "auditor", "finance")
 
 _bearer = HTTPBearer(auto_error=False)
+AnySelect = TypeVar("AnySelect", bound="Select[*tuple[Any, ...]]")
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,27 @@ class Principal:
     def works_on_district(self, district: str) -> bool:
         return self.role == "admin" or (self.role == "caseworker" and district in self.districts)
 
+    def claims_in_scope(self, query: AnySelect) -> AnySelect:
+        """A query over claims cut to the ones ``sees_claim`` lets through (API and pages)."""
+        if self.role == "caseworker":
+            return query.where(Claim.district_code.in_(self.districts))
+        if self.role in ORGANISATION_ROLES:
+            its_classes = select(TrainingClass.id).where(
+                TrainingClass.organisation_id == self.organisation_id
+            )
+            return query.where(
+                or_(Claim.organisation_id == self.organisation_id, Claim.class_id.in_(its_classes))
+            )
+        if self.role == "trainee":
+            return query.where(Claim.person_id == self.person_id)
+        return query
+
+    def runs_class(self, cls: TrainingClass) -> bool:
+        """The caller's organisation runs the class (or the caller is an admin)."""
+        return self.role == "admin" or cls.organisation_id == self.organisation_id
+
     def sees_class(self, cls: TrainingClass) -> bool:
-        if self.role in (*READ_ALL,):
+        if self.role in READ_ALL:
             return True
         if self.role == "caseworker":
             return cls.district_code in self.districts

@@ -204,22 +204,30 @@ def _redecide(
     return _store_decision(session, claim, decision, actor)
 
 
-def _decide(
-    session: Session, facts: dict[str, Any], person_id: int, exclude_claim: int | None
-) -> dict[str, Any]:
-    history = [
+def live_history(
+    session: Session, person_id: int, jurisdiction: object, exclude_claim: int | None = None
+) -> list[dict[str, Any]]:
+    """The facts of the trainee's claims that hold their place in the ledger (on their way
+    or granted), in the order the ledger counts them: what a new decision is checked against."""
+    return [
         c.facts
         for c in session.scalars(
             select(Claim)
             .where(
                 Claim.person_id == person_id,
-                Claim.jurisdiction == facts.get("jurisdiction"),
+                Claim.jurisdiction == jurisdiction,
                 Claim.status.in_(LEDGER_STATUSES),
                 Claim.id != (exclude_claim or -1),
             )
             .order_by(Claim.applied_on, Claim.id)
         )
     ]
+
+
+def _decide(
+    session: Session, facts: dict[str, Any], person_id: int, exclude_claim: int | None
+) -> dict[str, Any]:
+    history = live_history(session, person_id, facts.get("jurisdiction"), exclude_claim)
     [decision] = evaluate([facts], history, engine=engine())
     if "error" in decision:
         raise InvalidInput(decision["error"]["field"], decision["error"]["message"])

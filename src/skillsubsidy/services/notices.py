@@ -158,13 +158,6 @@ def resolve_objection(
     objection.resolution = resolution
     objection.resolved_at = dt.datetime.now(dt.UTC)
     move(session, "objection", objection, outcome, str(outcome), actor, reason=resolution)
-    others_open = session.scalar(
-        select(Objection).where(
-            Objection.claim_id == claim.id,
-            Objection.status == ObjectionStatus.LODGED,
-            Objection.id != objection.id,
-        )
-    )
     if upheld:
         if claim.status == ClaimStatus.RE_REVIEW:
             move(
@@ -176,7 +169,7 @@ def resolve_objection(
                 actor,
                 reason=f"objection {objection.id} upheld: {resolution}",
             )
-    elif claim.status == ClaimStatus.RE_REVIEW and others_open is None:
+    elif claim.status == ClaimStatus.RE_REVIEW and not _objected(session, claim.id):
         notice = get_notice(session, objection.notice_id)
         wanted = (
             ClaimStatus.IN_NOTICE if notice.status == NoticeStatus.OPEN else ClaimStatus.APPROVED
@@ -200,6 +193,14 @@ def resolve_objection(
         detail={"contact": objection.contact, "outcome": str(outcome), "on": str(on)},
     )
     return objection
+
+
+def _objected(session: Session, claim_id: int) -> bool:
+    """An objection to the claim still waits for its 复核."""
+    waiting = select(Objection.id).where(
+        Objection.claim_id == claim_id, Objection.status == ObjectionStatus.LODGED
+    )
+    return session.scalar(waiting.limit(1)) is not None
 
 
 def close_notice(session: Session, actor: str, notice_id: int, on: dt.date) -> PublicNotice:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from skillsubsidy.domain import identity
-from skillsubsidy.policy.vocabulary import CLAIMANTS, DISTRICT_NAMES
+from skillsubsidy.policy.vocabulary import CERTIFICATE_TYPES, CLAIMANTS, DISTRICT_NAMES
 from skillsubsidy.services.audit import record
-from skillsubsidy.services.errors import InvalidInput, NotFound
+from skillsubsidy.services.errors import InvalidInput
 from skillsubsidy.store.models import (
+    Certificate,
     District,
     FundAccount,
     FundMovement,
@@ -143,11 +145,45 @@ def register_organisation(
     return org
 
 
-def get(session: Session, model: type, key: int) -> object:
-    found = session.get(model, key)
-    if found is None:
-        raise NotFound(model.__name__, key)
-    return found
+def record_certificate(
+    session: Session,
+    actor: str,
+    person: Person,
+    *,
+    type: str,
+    number: str,
+    issued_on: dt.date,
+    occupation: str | None = None,
+    level: int | None = None,
+    renewal: bool = False,
+    issuer_id: int | None = None,
+) -> Certificate:
+    """A certificate a trainee obtained; its number is recorded once."""
+    if type not in CERTIFICATE_TYPES:
+        raise InvalidInput("type", f"one of {', '.join(CERTIFICATE_TYPES)}")
+    if session.scalar(select(Certificate.id).where(Certificate.number == number)):
+        raise InvalidInput("number", f"certificate {number} is recorded already")
+    cert = Certificate(
+        person_id=person.id,
+        type=type,
+        number=number,
+        issued_on=issued_on,
+        occupation=occupation,
+        level=level,
+        renewal=renewal,
+        issuer_id=issuer_id,
+    )
+    session.add(cert)
+    session.flush()
+    record(
+        session,
+        "certificate",
+        cert.id,
+        "recorded",
+        actor,
+        detail={"number": number, "person_id": person.id},
+    )
+    return cert
 
 
 def _checked(check: object, value: str, field: str) -> str:

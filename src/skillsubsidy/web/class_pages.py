@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,16 +18,15 @@ from skillsubsidy.domain.workflow import ClassStatus
 from skillsubsidy.services import claims, classes, rosters
 from skillsubsidy.services.errors import InvalidInput
 from skillsubsidy.store.models import Certificate, Organisation, TrainingClass
-from skillsubsidy.web.pages import attempt, page, refusal
+from skillsubsidy.web.pages import XLSX, attempt, download, page, redirect_with, refusal
 from skillsubsidy.web.session import Csrf, UserDep
 
 router = APIRouter(include_in_schema=False)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _own(s: Session, who: Principal, class_id: int) -> TrainingClass:
     cls = classes.get_class(s, class_id)
-    if who.role != "admin" and cls.organisation_id != who.organisation_id:
+    if not who.runs_class(cls):
         raise HTTPException(403, f"培训班 {class_id} 属于其他单位")
     return cls
 
@@ -133,7 +132,7 @@ def class_page(request: Request, class_id: int, db: DatabaseDep, who: UserDep) -
         }
         for e in cls.enrolments:
             _ = e.person.name
-        own = who.role == "admin" or cls.organisation_id == who.organisation_id
+        own = who.runs_class(cls)
         return page(
             request,
             "class.html",
@@ -176,11 +175,7 @@ def approve_class(
 
 @router.get("/classes/{class_id}/roster-template.xlsx")
 def roster_template(class_id: int, who: UserDep) -> Response:
-    return Response(
-        rosters.template(),
-        media_type=XLSX,
-        headers={"Content-Disposition": 'attachment; filename="roster-template.xlsx"'},
-    )
+    return download(rosters.template(), XLSX, "roster-template.xlsx")
 
 
 @router.post("/classes/{class_id}/roster")
@@ -213,7 +208,7 @@ async def upload_roster(
         )
     except Exception as exc:
         return refusal(request, who, exc)
-    return _redirect_with(request, f"/classes/{class_id}", f"已导入 {count} 名学员")
+    return redirect_with(request, f"/classes/{class_id}", f"已导入 {count} 名学员")
 
 
 @router.post("/classes/{class_id}/claims")
@@ -233,9 +228,4 @@ def class_claims(
         result = db.write(work)
     except Exception as exc:
         return refusal(request, who, exc)
-    return _redirect_with(request, "/claims", message(result))
-
-
-def _redirect_with(request: Request, url: str, text: str) -> Response:
-    request.session["flash"] = {"text": text, "kind": ""}
-    return RedirectResponse(url, status_code=303)
+    return redirect_with(request, "/claims", message(result))

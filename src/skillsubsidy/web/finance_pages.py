@@ -17,11 +17,10 @@ from skillsubsidy.domain.workflow import ClaimStatus
 from skillsubsidy.policy.vocabulary import DISTRICT_NAMES, KIND_NAMES
 from skillsubsidy.services import exports, notices, payments, registry
 from skillsubsidy.store.models import Claim, FundAccount, PaymentBatch, Recovery
-from skillsubsidy.web.pages import attempt, page, refusal
+from skillsubsidy.web.pages import XLSX, attempt, download, page, refusal
 from skillsubsidy.web.session import Csrf, MaybeUser, UserDep
 
 router = APIRouter(include_in_schema=False)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ACCOUNT_NAMES = {
     "social_security_card": "社会保障卡",
     "bank": "银行账户",
@@ -133,7 +132,7 @@ def payment_list(request: Request, batch_id: int, db: DatabaseDep, who: UserDep)
                 for p in batch.payments
             ],
         )
-    return _download(exports.payment_list_xlsx(export), XLSX, f"payments-{batch_id}.xlsx")
+    return download(exports.payment_list_xlsx(export), XLSX, f"payments-{batch_id}.xlsx")
 
 
 def _notice_export(s: Session, notice_id: int) -> exports.NoticeExport:
@@ -164,7 +163,7 @@ def notice_xlsx(request: Request, notice_id: int, db: DatabaseDep, who: MaybeUse
             data = exports.notice_xlsx(_notice_export(s, notice_id))
     except Exception as exc:
         return refusal(request, who, exc)
-    return _download(data, XLSX, f"notice-{notice_id}.xlsx")
+    return download(data, XLSX, f"notice-{notice_id}.xlsx")
 
 
 @router.get("/notices/{notice_id}/list.pdf")
@@ -174,12 +173,4 @@ def notice_pdf(request: Request, notice_id: int, db: DatabaseDep, who: MaybeUser
             data = exports.notice_pdf(_notice_export(s, notice_id))
     except Exception as exc:
         return refusal(request, who, exc)
-    return _download(data, "application/pdf", f"notice-{notice_id}.pdf")
-
-
-def _download(data: bytes, media_type: str, name: str) -> Response:
-    return Response(
-        data,
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return download(data, "application/pdf", f"notice-{notice_id}.pdf")

@@ -14,14 +14,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from skillsubsidy.api.auth import ORGANISATION_ROLES, DatabaseDep, Principal, Today
 from skillsubsidy.api.routes.notices import public_lines
 from skillsubsidy.domain.identity import masked_id
 from skillsubsidy.domain.workflow import (
-    LEDGER_STATUSES,
     ClaimStatus,
     IllegalTransition,
     NoticeStatus,
@@ -42,7 +41,6 @@ from skillsubsidy.store.models import (
     PaymentBatch,
     Person,
     PublicNotice,
-    TrainingClass,
 )
 from skillsubsidy.web import charts
 from skillsubsidy.web.labels import CLAIM_ACTIONS, STATUS_NAMES, labels
@@ -65,8 +63,21 @@ def page(
     )
 
 
-def _flash(request: Request, text: str, kind: str = "") -> None:
-    request.session["flash"] = {"text": text, "kind": kind}
+def redirect_with(request: Request, url: str, text: str) -> Response:
+    """Post/redirect/get, with the outcome shown once on the next page."""
+    request.session["flash"] = {"text": text, "kind": ""}
+    return RedirectResponse(url, status_code=303)
+
+
+def download(data: bytes, media_type: str, name: str) -> Response:
+    return Response(
+        data,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def refusal(request: Request, who: Principal | None, exc: Exception) -> HTMLResponse:
@@ -94,8 +105,7 @@ def attempt(
         result = db.write(work)
     except (ServiceError, IllegalTransition, HTTPException, ValueError) as exc:
         return refusal(request, who, exc)
-    _flash(request, message)
-    return RedirectResponse(done(result), status_code=303)
+    return redirect_with(request, done(result), message)
 
 
 # --- sign-in ---------------------------------------------------------------------------
@@ -159,12 +169,11 @@ def home(request: Request, db: DatabaseDep, who: MaybeUser, today: Today) -> HTM
 def _charts(s: Session, who: Principal) -> list[str]:
     """Spending by district, kind and month (payments made) and claims per status, within
     the caller's scope."""
-    paid = _scoped(
+    paid = who.claims_in_scope(
         select(Claim.district_code, Claim.kind, Payment.amount, PaymentBatch.paid_on)
         .join(Payment, Payment.claim_id == Claim.id)
         .join(PaymentBatch, Payment.batch_id == PaymentBatch.id)
         .where(PaymentBatch.paid_on.is_not(None)),
-        who,
     )
     by_district: dict[str, Decimal] = defaultdict(Decimal)
     by_kind: dict[str, Decimal] = defaultdict(Decimal)
@@ -173,7 +182,9 @@ def _charts(s: Session, who: Principal) -> list[str]:
         by_district[DISTRICT_NAMES.get(district, district)] += amount
         by_kind[KIND_NAMES[kind]] += amount
         by_month[f"{paid_on:%Y-%m}"] += amount
-    per_status = _scoped(select(Claim.status, func.count(Claim.id)), who).group_by(Claim.status)
+    per_status = who.claims_in_scope(select(Claim.status, func.count(Claim.id))).group_by(
+        Claim.status
+    )
     statuses = {status: count for status, count in s.execute(per_status)}
     counts = {st.value: int(statuses.get(st, 0)) for st in ClaimStatus}
     return [
@@ -190,7 +201,7 @@ def _home_numbers(
     s: Session, who: Principal, today: dt.date
 ) -> tuple[list[dict[str, Any]], list[tuple[str, Decimal]]]:
     def count(*statuses: ClaimStatus) -> int:
-        query = _scoped(select(func.count(Claim.id)), who).where(Claim.status.in_(statuses))
+        query = who.claims_in_scope(select(func.count(Claim.id))).where(Claim.status.in_(statuses))
         return int(s.scalar(query) or 0)
 
     cards: list[dict[str, Any]] = []
@@ -265,22 +276,6 @@ def _home_numbers(
     return cards, paid
 
 
-def _scoped(query: Any, who: Principal) -> Any:
-    """A claims query cut to what the caller may see (as the API's list)."""
-    if who.role == "caseworker":
-        return query.where(Claim.district_code.in_(who.districts))
-    if who.role in ORGANISATION_ROLES:
-        its_classes = select(TrainingClass.id).where(
-            TrainingClass.organisation_id == who.organisation_id
-        )
-        return query.where(
-            or_(Claim.organisation_id == who.organisation_id, Claim.class_id.in_(its_classes))
-        )
-    if who.role == "trainee":
-        return query.where(Claim.person_id == who.person_id)
-    return query
-
-
 # --- claims ----------------------------------------------------------------------------
 
 
@@ -296,7 +291,7 @@ def claim_queue(
     older_than: str = "",
 ) -> HTMLResponse:
     with db.session() as s:
-        query = _scoped(select(Claim), who).order_by(Claim.applied_on, Claim.id)
+        query = who.claims_in_scope(select(Claim)).order_by(Claim.applied_on, Claim.id)
         if status in ClaimStatus.__members__.values():
             query = query.where(Claim.status == status)
         if kind:
@@ -614,16 +609,7 @@ def _own_id(db: Database, who: Principal | None) -> str:
 
 
 def _own_history(db: Database, who: Principal | None, jurisdiction: str) -> list[dict[str, Any]]:
-    if who is None or who.role != "trainee":
+    if who is None or who.role != "trainee" or who.person_id is None:
         return []
     with db.session() as s:
-        return [
-            c.facts
-            for c in s.scalars(
-                select(Claim).where(
-                    Claim.person_id == who.person_id,
-                    Claim.jurisdiction == jurisdiction,
-                    Claim.status.in_(LEDGER_STATUSES),
-                )
-            )
-        ]
+        return claims.live_history(s, who.person_id, jurisdiction)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from skillsubsidy.api.auth import ORGANISATION_ROLES, DatabaseDep, Principal, forbidden, roles
@@ -21,7 +21,7 @@ from skillsubsidy.api.schemas import (
 from skillsubsidy.domain.workflow import ClaimStatus
 from skillsubsidy.services import claims
 from skillsubsidy.services.audit import trail
-from skillsubsidy.store.models import Claim, Person, TrainingClass
+from skillsubsidy.store.models import Claim, Person
 
 router = APIRouter(prefix="/claims", tags=["claims"])
 Applicant = Annotated[Principal, Depends(roles("trainee", *ORGANISATION_ROLES, "caseworker"))]
@@ -103,17 +103,7 @@ def list_claims(
             query = query.where(Claim.kind == kind)
         if district:
             query = query.where(Claim.district_code == district)
-        if who.role == "caseworker":
-            query = query.where(Claim.district_code.in_(who.districts))
-        elif who.role in ORGANISATION_ROLES:
-            its_classes = select(TrainingClass.id).where(
-                TrainingClass.organisation_id == who.organisation_id
-            )
-            query = query.where(
-                or_(Claim.organisation_id == who.organisation_id, Claim.class_id.in_(its_classes))
-            )
-        elif who.role == "trainee":
-            query = query.where(Claim.person_id == who.person_id)
+        query = who.claims_in_scope(query)
         found = s.scalars(query.offset(offset).limit(min(limit, 1000)))
         return [ClaimPublic.model_validate(c) for c in found]
 

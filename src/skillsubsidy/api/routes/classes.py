@@ -33,7 +33,7 @@ Reader = Annotated[
 
 def _own(s: Session, who: Principal, class_id: int) -> TrainingClass:
     cls = classes.get_class(s, class_id)
-    if who.role != "admin" and cls.organisation_id != who.organisation_id:
+    if not who.runs_class(cls):
         raise forbidden(f"class {class_id} belongs to another organisation")
     return cls
 

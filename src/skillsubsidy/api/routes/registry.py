@@ -16,11 +16,8 @@ from skillsubsidy.api.schemas import (
     PersonCreate,
     PersonPublic,
 )
-from skillsubsidy.policy.vocabulary import CERTIFICATE_TYPES
 from skillsubsidy.services import registry
-from skillsubsidy.services.audit import record
-from skillsubsidy.services.errors import InvalidInput
-from skillsubsidy.store.models import Certificate, Organisation
+from skillsubsidy.store.models import Organisation
 
 router = APIRouter(tags=["registry"])
 Admin = Annotated[Principal, Depends(roles())]
@@ -80,22 +77,13 @@ def record_certificate(body: CertificateCreate, db: DatabaseDep, who: Issuer) ->
             org = s.get(Organisation, who.organisation_id)
             if org is None or org.kind not in ISSUING_KINDS:
                 raise forbidden("only the bureau or an evaluation institution records certificates")
-        if body.type not in CERTIFICATE_TYPES:
-            raise InvalidInput("type", f"one of {', '.join(CERTIFICATE_TYPES)}")
-        if s.scalar(select(Certificate.id).where(Certificate.number == body.number)):
-            raise InvalidInput("number", f"certificate {body.number} is recorded already")
         person = registry.register_person(s, body.id_number, body.name)
-        values = body.model_dump(exclude={"id_number", "name"})
-        cert = Certificate(person_id=person.id, issuer_id=who.organisation_id, **values)
-        s.add(cert)
-        s.flush()
-        record(
+        cert = registry.record_certificate(
             s,
-            "certificate",
-            cert.id,
-            "recorded",
             who.actor,
-            detail={"number": cert.number, "person_id": person.id},
+            person,
+            issuer_id=who.organisation_id,
+            **body.model_dump(exclude={"id_number", "name"}),
         )
         return {"id": cert.id, "person_id": person.id}
 
