@@ -152,16 +152,27 @@ def postgres_url(request: pytest.FixtureRequest) -> str:
     return f"postgresql+psycopg://postgres@127.0.0.1:{server.port}/{DB_NAME}"
 
 
-@contextlib.contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    """A new empty database on the server of `server_url` (same URL, other name); dropped after."""
+def create_database(server_url: str, template: str = "template0") -> str:
+    """A new database on the server of `server_url` (same URL, other name), empty or a copy
+    of ``template`` (a database nobody is connected to): its URL. Gone with the server."""
     parts = urlsplit(server_url)
     admin = urlunsplit(parts._replace(scheme=parts.scheme.split("+")[0]))  # a libpq URI
     name = f"skillsubsidy_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+        create = sql.SQL("CREATE DATABASE {} TEMPLATE {}")
+        conn.execute(create.format(sql.Identifier(name), sql.Identifier(template)))
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@contextlib.contextmanager
+def fresh_database(server_url: str, template: str = "template0") -> Iterator[str]:
+    """``create_database``, dropped after."""
+    parts = urlsplit(server_url)
+    admin = urlunsplit(parts._replace(scheme=parts.scheme.split("+")[0]))  # a libpq URI
+    url = create_database(server_url, template)
+    name = urlsplit(url).path.lstrip("/")
     try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
+        yield url
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")

@@ -1,4 +1,5 @@
-"""Command line: ``skillsubsidy evaluate | packs check | db upgrade | serve | demo``.
+"""Command line: ``skillsubsidy evaluate | packs check | db upgrade | users token | users
+revoke | serve | demo``.
 
 Exit status of ``evaluate`` (CONTRACT.md): 0 all records valid, 1 some records invalid (their
 lines carry ``error``), 2 the command could not run.
@@ -10,9 +11,12 @@ import sys
 from contextlib import nullcontext
 from itertools import chain
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from skillsubsidy.store.db import Database
 
 app = typer.Typer(
     help="skillsubsidy — 职业技能培训补贴: rules engine and tools.",
@@ -128,6 +132,92 @@ def db_upgrade() -> None:
     typer.echo(f"database at the newest schema: {db.engine.url.render_as_string()}")
 
 
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the audit chain and the money records it seals (SKILLSUBSIDY_DATABASE_URL):
+    exit 0 when intact, 1 naming the first broken record."""
+    from skillsubsidy.store.chain import verify
+    from skillsubsidy.store.db import Database
+
+    db = Database()
+    try:
+        with db.session() as s:
+            broken = verify(s)
+    finally:
+        db.dispose()
+    if broken is not None:
+        typer.echo(f"audit chain broken: {broken}", err=True)
+        raise typer.Exit(EXIT_INVALID_RECORDS)
+    typer.echo("audit chain intact")
+
+
+users_app = typer.Typer(help="Users: API tokens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+CLI_ACTOR = "admin:cli"  # who the audit trail names for a token issued or revoked here
+
+
+@users_app.command("token")
+def users_token(
+    username: Annotated[str, typer.Argument(help="the user")],
+    days: Annotated[int, typer.Option("--days", help="days until the token expires")] = 90,
+) -> None:
+    """Issue USERNAME a new API token (the old one stops working). Printed once: only its
+    hash is kept."""
+    from skillsubsidy.services import users
+    from skillsubsidy.services.errors import ServiceError
+    from skillsubsidy.store.db import Database
+
+    db = Database()
+    try:
+        token = db.run(lambda s: users.issue_token(s, CLI_ACTOR, username, days))
+    except ServiceError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        db.dispose()
+    typer.echo(token)
+    typer.echo(f"token of {username}: valid {days} days, shown only now", err=True)
+
+
+@users_app.command("revoke")
+def users_revoke(username: Annotated[str, typer.Argument(help="the user")]) -> None:
+    """Revoke USERNAME's API token at once."""
+    from skillsubsidy.services import users
+    from skillsubsidy.services.errors import ServiceError
+    from skillsubsidy.store.db import Database
+
+    db = Database()
+    try:
+        db.run(lambda s: users.revoke_token(s, CLI_ACTOR, username))
+    except ServiceError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        db.dispose()
+    typer.echo(f"token of {username} revoked")
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def demo_refusal(db: Database) -> str | None:
+    """Why ``serve`` without ``--demo`` must not serve this database, or None: a demo user
+    whose public credential (token ``demo-<username>``, password ``demo``) still works."""
+    from skillsubsidy.services import users
+
+    with db.session() as s:
+        found = users.demo_accounts(s)
+    if not found:
+        return None
+    return (
+        f"the database holds demo users with public credentials ({', '.join(found)}): "
+        "serve it with --demo, or revoke their tokens and passwords first "
+        "(skillsubsidy users revoke USERNAME)"
+    )
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
@@ -145,6 +235,13 @@ def serve(
     if demo_data:
         from skillsubsidy.demo.seed import seed
 
+        if host not in LOOPBACK:
+            typer.echo(
+                f"skillsubsidy: warning: the demo users' passwords and tokens are public; "
+                f"--host {host} lets other machines sign in with them",
+                err=True,
+            )
+
         DEMO_DATABASE.unlink(missing_ok=True)
         for suffix in ("-wal", "-shm"):
             Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
@@ -156,6 +253,9 @@ def serve(
     else:
         db = Database()
         db.upgrade()
+        if (refusal := demo_refusal(db)) is not None:
+            db.dispose()
+            raise _fail(refusal)
     typer.echo(f"skillsubsidy on http://{host}:{port}/  (API: /api/v1, OpenAPI: /openapi.json)")
     uvicorn.run(create_app(db), host=host, port=port, log_level="info")
 

@@ -79,14 +79,17 @@ def test_only_a_caseworker_of_the_district_takes_the_steps(
 ) -> None:
     client, demo = demo_api
     claim = demo.claims[ClaimStatus.SUBMITTED]
+    opinion = {"opinion": "材料齐全"}
     for user in ("longwan", "yucai", "jinggong", "chenxm", "finance", "audit"):
-        assert _status(client, demo, user, "POST", f"/api/v1/claims/{claim}/check") == 403, user
-    assert _status(client, demo, "lucheng", "POST", f"/api/v1/claims/{claim}/check") == 200
+        assert (
+            _status(client, demo, user, "POST", f"/api/v1/claims/{claim}/check", opinion) == 403
+        ), user
+    assert _status(client, demo, "lucheng", "POST", f"/api/v1/claims/{claim}/check", opinion) == 200
     events = client.get(f"/api/v1/claims/{claim}/events", headers=_as(demo, "audit")).json()
     assert [e["action"] for e in events][-1] == "checked"
     assert events[-1]["actor"] == "caseworker:lucheng"
     # an illegal move is a conflict, and says what is allowed
-    again = client.post(f"/api/v1/claims/{claim}/check", headers=_as(demo, "lucheng"))
+    again = client.post(f"/api/v1/claims/{claim}/check", json=opinion, headers=_as(demo, "lucheng"))
     assert again.status_code == 409 and "allowed from 'checked'" in again.json()["detail"]
 
 
@@ -153,11 +156,12 @@ def test_validation_errors_name_the_field(demo_api: tuple[TestClient, Demo]) -> 
             "jurisdiction": "wenzhou",
             "kind": "certificate",
             "claimant": "individual",
+            "route": "competition",
             "district": "330302",
-            "applied_on": "2024-05-01",
             "person": {"id_number": "330302199001011234"},
         },
         "person_name": "某人",
+        "certificate_id": 1,
     }
     answer = client.post("/api/v1/claims", json=bad_id, headers=_as(demo, "lucheng"))
     assert answer.status_code == 422

@@ -14,12 +14,14 @@ from stdnum.cn import uscc
 from skillsubsidy.domain.workflow import ClaimStatus
 from skillsubsidy.services import claims, classes, notices, payments, registry
 from skillsubsidy.services.audit import trail
+from skillsubsidy.store.chain import verify
 from skillsubsidy.store.db import Database
 from skillsubsidy.store.models import Certificate, Claim, Payment
 from tests.conftest import make_id
 
 D = dt.date
 CASEWORKER = "caseworker:lucheng"
+CHIEF = "caseworker:chief"  # neither 初审 nor 复核: may judge objections
 
 
 def _code(prefix: str) -> str:
@@ -80,9 +82,13 @@ def _certificate(s: Any, id_number: str, name: str, **values: Any) -> int:
 
 
 def _submit(db: Database, facts: dict[str, Any], name: str, **links: Any) -> Claim:
+    """Submitted on the day ``applied_on`` says (the server's date then)."""
+    given = dict(facts)
+    on = D.fromisoformat(given.pop("applied_on"))
     return db.run(
-        lambda s: claims.submit_claim(s, "applicant", facts, person_name=name, **links),
-        serializable=True,
+        lambda s: claims.submit_claim(
+            s, "applicant", given, person_name=name, applied_on=on, **links
+        )
     )
 
 
@@ -91,7 +97,7 @@ def test_every_kind_through_the_whole_process(database: Database) -> None:
     ids = {k: make_id("330302", D(1990, 5, 17), 211 + 2 * n) for n, k in enumerate(range(9))}
 
     def setup(s: Any) -> dict[str, int]:
-        registry.ensure_district(s, "130100", "county")
+        registry.add_district(s, "admin", "130100", "示范县", "county")
         out = {
             "inst": _org(s, "training_institution", "330302", "52330302MA2H7E4R8"),
             "employer_lw": _org(s, "employer", "330303", "91330303MA2H7E4R6"),
@@ -253,7 +259,6 @@ def test_every_kind_through_the_whole_process(database: Database) -> None:
             "district": "330302",
             "applied_on": "2022-10-01",
             "person": {"id_number": ids[4]},
-            "employer": {"ui_district": "330302"},
         },
         "孙七",
         class_id=ma_class,
@@ -290,6 +295,29 @@ def test_every_kind_through_the_whole_process(database: Database) -> None:
     )
     # 7.–9. the county: enterprise training 3 days → 300; order training 10 days at 85 % → 1500;
     #    new-skill certificate 五级 → 400, claimed by the individual from 2024 (004 四, 五)
+    et_class = db.run(
+        lambda s: _class(
+            s,
+            orgs["county_employer"],
+            "130100",
+            "enterprise_training",
+            D(2024, 4, 8),
+            D(2024, 4, 1),
+        )
+    )
+    db.run(lambda s: _enrolled(s, et_class, ids[6], "吴九", D(2024, 4, 8)))
+    et_cert = db.run(
+        lambda s: _certificate(
+            s,
+            ids[6],
+            "吴九",
+            type="vocational",
+            occupation="焊工",
+            level=4,
+            number="1301240007",
+            issued_on=D(2024, 4, 20),
+        )
+    )
     c_ent_tr = _submit(
         db,
         {
@@ -299,12 +327,19 @@ def test_every_kind_through_the_whole_process(database: Database) -> None:
             "district": "130100",
             "applied_on": "2024-05-01",
             "person": {"id_number": ids[6]},
-            "certificate": {"type": "vocational", "occupation": "焊工", "level": 4},
-            "training": {"enrolled_on": "2024-04-08", "days": 3},
+            "training": {"days": 3},
         },
         "吴九",
+        class_id=et_class,
+        certificate_id=et_cert,
         organisation_id=orgs["county_employer"],
     )
+    order_class = db.run(
+        lambda s: _class(
+            s, orgs["county_inst"], "130100", "order_training", D(2024, 3, 1), D(2024, 2, 20)
+        )
+    )
+    db.run(lambda s: _enrolled(s, order_class, ids[7], "郑十", D(2024, 3, 1)))
     c_order = _submit(
         db,
         {
@@ -314,12 +349,24 @@ def test_every_kind_through_the_whole_process(database: Database) -> None:
             "district": "130100",
             "applied_on": "2024-05-01",
             "person": {"id_number": ids[7]},
-            "training": {"enrolled_on": "2024-03-01", "days": 10, "employment_rate": "0.85"},
+            "training": {"days": 10, "employment_rate": "0.85"},
         },
         "郑十",
+        class_id=order_class,
         organisation_id=orgs["county_inst"],
     )
-    db.run(lambda s: registry.register_person(s, ids[8], "钱十一", social_security_card="SSC0008"))
+    nsc_cert = db.run(
+        lambda s: _certificate(
+            s,
+            ids[8],
+            "钱十一",
+            type="vocational",
+            occupation="电工",
+            level=5,
+            number="1301240009",
+            issued_on=D(2024, 3, 1),
+        )
+    )
     c_nsc = _submit(
         db,
         {
@@ -329,14 +376,9 @@ def test_every_kind_through_the_whole_process(database: Database) -> None:
             "district": "130100",
             "applied_on": "2024-04-01",
             "person": {"id_number": ids[8]},
-            "certificate": {
-                "type": "vocational",
-                "occupation": "电工",
-                "level": 5,
-                "issued_on": "2024-03-01",
-            },
         },
         "钱十一",
+        certificate_id=nsc_cert,
     )
     every = [c_cert, c_proj, c_pre, c_app, c_ma, c_ent, c_ent_tr, c_order, c_nsc]
     expected = [
@@ -359,8 +401,8 @@ def test_every_kind_through_the_whole_process(database: Database) -> None:
         assert got[2].decision.fund_district == "330303"  # the employer's district pays
 
     for c in every:
-        db.run(lambda s, c=c: claims.check_claim(s, CASEWORKER, c.id))
-        db.run(lambda s, c=c: claims.review_claim(s, "reviewer", c.id))
+        db.run(lambda s, c=c: claims.check_claim(s, CASEWORKER, c.id, "材料齐全"))
+        db.run(lambda s, c=c: claims.review_claim(s, "reviewer", c.id, "复核无误"))
 
     wz = db.run(
         lambda s: (
@@ -393,12 +435,12 @@ def test_every_kind_through_the_whole_process(database: Database) -> None:
     )
     db.run(
         lambda s: notices.resolve_objection(
-            s, "reviewer", upheld, True, "签到记录与视频不符，异议成立", D(2024, 7, 4)
+            s, CHIEF, upheld, True, "签到记录与视频不符，异议成立", D(2024, 7, 4)
         )
     )
     db.run(
         lambda s: notices.resolve_objection(
-            s, "reviewer", dismissed, False, "证书核验无误，异议不成立", D(2024, 7, 4)
+            s, CHIEF, dismissed, False, "证书核验无误，异议不成立", D(2024, 7, 4)
         )
     )
     for notice in (wz, cty):
@@ -457,3 +499,5 @@ def test_every_kind_through_the_whole_process(database: Database) -> None:
         ]
         told = [e.action for e in trail(s, "objection", upheld)]
         assert told == ["lodged", "upheld", "objector_told"]
+        # every step chained, every money record as its event wrote it
+        assert verify(s) is None

@@ -4,6 +4,7 @@ days of notice, payment once, only legal moves, and nothing half-written on erro
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,7 @@ from skillsubsidy.store.models import (
     Base,
     Certificate,
     Claim,
+    District,
     Event,
     Payment,
     PublicNotice,
@@ -65,6 +67,7 @@ def _draft(s: Any, starts_on: dt.date, kind: str = "certificate", **extra: Any) 
 
 
 def _competition_claim(db: Database, seq: int, applied_on: str = "2024-05-10") -> int:
+    """A competition certificate claim (no class behind it) on a recorded certificate."""
     id_number = make_id(seq=seq)
     facts = {
         "jurisdiction": "wenzhou",
@@ -72,27 +75,37 @@ def _competition_claim(db: Database, seq: int, applied_on: str = "2024-05-10") -
         "claimant": "individual",
         "route": "competition",
         "district": "330302",
-        "applied_on": applied_on,
         "person": {"id_number": id_number, "hukou_local": True},
-        "certificate": {
-            "type": "vocational",
-            "occupation": "电工",
-            "level": 4,
-            "issued_on": "2024-04-20",
-        },
     }
 
     def submit(s: Any) -> int:
-        registry.register_person(s, id_number, "张小三", social_security_card=f"SSC{seq}")
-        return claims.submit_claim(s, "applicant", facts, person_name="张小三").id
+        person = registry.register_person(s, id_number, "张小三", social_security_card=f"SSC{seq}")
+        cert = registry.record_certificate(
+            s,
+            "caseworker",
+            person,
+            type="vocational",
+            occupation="电工",
+            level=4,
+            number=f"C-{seq}",
+            issued_on=D(2024, 4, 20),
+        )
+        return claims.submit_claim(
+            s,
+            "applicant",
+            facts,
+            person_name="张小三",
+            applied_on=D.fromisoformat(applied_on),
+            certificate_id=cert.id,
+        ).id
 
-    return db.run(submit, serializable=True)
+    return db.run(submit)
 
 
 def _reviewed(db: Database, seq: int) -> int:
     claim_id = _competition_claim(db, seq)
-    db.run(lambda s: claims.check_claim(s, "caseworker", claim_id))
-    db.run(lambda s: claims.review_claim(s, "reviewer", claim_id))
+    db.run(lambda s: claims.check_claim(s, "caseworker", claim_id, "材料齐全"))
+    db.run(lambda s: claims.review_claim(s, "reviewer", claim_id, "复核无误"))
     return claim_id
 
 
@@ -160,6 +173,7 @@ def test_a_notice_runs_five_full_days(database: Database) -> None:
 
 def test_a_claim_is_paid_once(database: Database) -> None:
     claim_id = _reviewed(database, 601)
+    database.run(lambda s: registry.allocate(s, "330302", Decimal("10000.00"), "finance", "预算"))
     notice_id = database.run(
         lambda s: notices.publish_notice(s, "caseworker", "330302", [claim_id], D(2024, 7, 1)).id
     )
@@ -189,16 +203,16 @@ def test_a_claim_is_paid_once(database: Database) -> None:
         database.run(pay_again)
     with database.session() as s:
         assert s.scalar(select(func.count()).select_from(Payment)) == 1
-        assert registry.balance(s, "330302") == Decimal("-1950.00")
+        assert registry.balance(s, "330302") == Decimal("8050.00")
 
 
 def test_only_legal_moves(database: Database) -> None:
     claim_id = _competition_claim(database, 701)
     with pytest.raises(IllegalTransition, match="cannot go from 'submitted' to 'reviewed'"):
-        database.run(lambda s: claims.review_claim(s, "reviewer", claim_id))
+        database.run(lambda s: claims.review_claim(s, "reviewer", claim_id, "同意"))
     database.run(lambda s: claims.return_claim(s, "caseworker", claim_id, "缺少证书扫描件"))
     with pytest.raises(IllegalTransition):
-        database.run(lambda s: claims.check_claim(s, "caseworker", claim_id))
+        database.run(lambda s: claims.check_claim(s, "caseworker", claim_id, "同意"))
     database.run(lambda s: claims.resubmit_claim(s, "applicant", claim_id))
     with database.session() as s:
         claim = s.get(Claim, claim_id)
@@ -224,6 +238,7 @@ def test_an_error_leaves_nothing_written(database: Database) -> None:
                 "applicant",
                 {"person": {"id_number": "330302199005172011"}},
                 person_name="某人",
+                applied_on=D(2024, 5, 10),
             )
         )
 
@@ -254,13 +269,11 @@ def test_a_claim_under_re_review_is_not_published_again(database: Database) -> N
             lambda s: notices.publish_notice(s, "caseworker", "330302", [claim_id], D(2024, 7, 3))
         )
     database.run(
-        lambda s: notices.resolve_objection(s, "reviewer", objection, True, "成立", D(2024, 7, 4))
+        lambda s: notices.resolve_objection(s, "chief", objection, True, "成立", D(2024, 7, 4))
     )
     with pytest.raises(Refused, match="upheld already"):
         database.run(
-            lambda s: notices.resolve_objection(
-                s, "reviewer", objection, False, "再议", D(2024, 7, 5)
-            )
+            lambda s: notices.resolve_objection(s, "chief", objection, False, "再议", D(2024, 7, 5))
         )
     with database.session() as s:
         assert s.get(Claim, claim_id).status == ClaimStatus.CANCELLED
@@ -286,42 +299,56 @@ def test_a_correction_cannot_override_the_records(database: Database) -> None:
         return cls_id, cert.id
 
     cls_id, cert_id = database.run(setup)
-    facts = {
+    facts: dict[str, Any] = {
         "jurisdiction": "wenzhou",
         "kind": "certificate",
         "claimant": "individual",
         "district": "330302",
-        "applied_on": "2024-05-10",
         "person": {"id_number": make_id(seq=953), "hukou_local": True},
-        "certificate": {"level": 1},
-    }  # the form says 一级; the certificate says 四级
-    claim_id = database.run(
-        lambda s: (
-            claims.submit_claim(
-                s, "applicant", facts, person_name="张小三", class_id=cls_id, certificate_id=cert_id
-            ).id
-        ),
-        serializable=True,
-    )
+    }
+
+    def submit(s: Any, given: dict[str, Any]) -> int:
+        return claims.submit_claim(
+            s,
+            "applicant",
+            given,
+            person_name="张小三",
+            applied_on=D(2024, 5, 10),
+            class_id=cls_id,
+            certificate_id=cert_id,
+        ).id
+
+    # the form cannot say 一级 when the certificate says 四级, nor give its own date
+    for wrong, field in (
+        ({"certificate": {"level": 1}}, "certificate.level"),
+        ({"training": {"hours": 999}}, "training.hours"),
+        ({"applied_on": "2024-01-01"}, "applied_on"),
+    ):
+        with pytest.raises(InvalidInput, match=re.escape(field)):
+            database.run(lambda s, w=wrong: submit(s, {**facts, **w}))
+    claim_id = database.run(lambda s: submit(s, facts))
     database.run(lambda s: claims.return_claim(s, "caseworker", claim_id, "补材料"))
-    database.run(
-        lambda s: claims.resubmit_claim(
-            s, "applicant", claim_id, {"certificate": {"level": 1}, "training": {"hours": 999}}
-        )
-    )
-    with pytest.raises(InvalidInput, match="kind"):
+    with pytest.raises(InvalidInput, match=r"certificate\.level"):
         database.run(
-            lambda s: claims.redecide_claim(s, "caseworker", claim_id, "改", {"kind": "project"})
+            lambda s: claims.resubmit_claim(s, "applicant", claim_id, {"certificate": {"level": 1}})
         )
+    database.run(lambda s: claims.resubmit_claim(s, "applicant", claim_id, {}))
+    for fixed in ({"kind": "project"}, {"district": "999999"}, {"applied_on": "2024-01-01"}):
+        with pytest.raises(InvalidInput, match="cannot be changed"):
+            database.run(
+                lambda s, f=fixed: claims.redecide_claim(s, "caseworker", claim_id, "改", f)
+            )
     with database.session() as s:
         claim = s.get(Claim, claim_id)
         assert [str(d.amount) for d in claim.decisions] == ["1950.00", "1950.00"]
         assert claim.facts["certificate"]["level"] == 4
         assert claim.facts["training"]["hours"] == "40.00"
+        assert (claim.district_code, claim.applied_on) == ("330302", D(2024, 5, 10))
+        assert s.get(District, "999999") is None  # no district made up from a request
 
 
 def test_a_claim_rests_on_an_approved_class_of_its_claimant(database: Database) -> None:
-    def setup(s: Any) -> tuple[int, int]:
+    def setup(s: Any) -> tuple[int, int, int]:
         cls_id = _draft(s, D(2024, 3, 4), kind="project")
         classes.file_class(s, "institution", cls_id, D(2024, 2, 26))
         classes.refuse_filing(s, "caseworker", cls_id, "课程安排不全")
@@ -333,23 +360,31 @@ def test_a_claim_rests_on_an_approved_class_of_its_claimant(database: Database) 
             prefix + uscc.calc_check_digit(prefix),
             "330302",
         )
-        registry.register_person(s, make_id(seq=955), "李四")
-        return cls_id, other.id
+        person = registry.register_person(s, make_id(seq=955), "李四")
+        cert = registry.record_certificate(
+            s, "caseworker", person, type="training_pass", number="P-955", issued_on=D(2024, 4, 20)
+        )
+        return cls_id, other.id, cert.id
 
-    cls_id, other = database.run(setup)
+    cls_id, other, cert_id = database.run(setup)
     facts = {
         "jurisdiction": "wenzhou",
         "kind": "project",
         "claimant": "training_institution",
         "district": "330302",
-        "applied_on": "2024-05-10",
         "person": {"id_number": make_id(seq=955)},
-        "certificate": {"type": "training_pass", "issued_on": "2024-04-20"},
     }
     with pytest.raises(Refused, match="refused"):
         database.run(
             lambda s: claims.submit_claim(
-                s, "applicant", facts, person_name="李四", class_id=cls_id, organisation_id=other
+                s,
+                "applicant",
+                facts,
+                person_name="李四",
+                applied_on=D(2024, 5, 10),
+                class_id=cls_id,
+                certificate_id=cert_id,
+                organisation_id=other,
             )
         )
     with database.session() as s:

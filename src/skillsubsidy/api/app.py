@@ -10,11 +10,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from skillsubsidy import __version__
+from skillsubsidy.api.idempotency import IdempotencyMiddleware
 from skillsubsidy.api.routes import claims, classes, evaluate, finance, notices, registry
+from skillsubsidy.api.security import AnonymousLimits, SecurityHeaders
 from skillsubsidy.domain.dates import china_today
 from skillsubsidy.domain.workflow import IllegalTransition
 from skillsubsidy.services.errors import InvalidInput, NotFound, Refused
-from skillsubsidy.store.db import Database
+from skillsubsidy.store.db import Busy, Database
 from skillsubsidy.web.app import mount_pages
 
 API = "/api/v1"
@@ -37,6 +39,12 @@ def create_app(
     for module in (evaluate, registry, classes, claims, notices, finance):
         app.include_router(module.router, prefix=API)
     mount_pages(app)
+    # a repeated create with the same Idempotency-Key gets the first answer again
+    app.add_middleware(IdempotencyMiddleware, prefix=API)
+    # per-address limits of anonymous work (per worker process: see api.security)
+    app.state.anonymous_limits = AnonymousLimits()
+    # added last, so outermost: it sees every answer, with the session cookie already set
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(InvalidInput)
     def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
@@ -54,7 +62,19 @@ def create_app(
 
     @app.exception_handler(Refused)
     def _refused(_: Request, exc: Refused) -> JSONResponse:
-        return JSONResponse({"detail": str(exc), "clause": exc.clause}, status_code=409)
+        body: dict[str, object] = {"detail": str(exc), "clause": exc.clause}
+        existing = getattr(exc, "existing_id", None)
+        if existing is not None:  # a repeat of a live claim: name the first
+            body["existing_claim"] = existing
+        return JSONResponse(body, status_code=409)
+
+    @app.exception_handler(Busy)
+    def _busy(_: Request, exc: Busy) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "the system is busy: nothing was changed, try again shortly"},
+            status_code=503,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
 
     @app.exception_handler(IllegalTransition)
     def _illegal(_: Request, exc: IllegalTransition) -> JSONResponse:

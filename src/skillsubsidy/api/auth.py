@@ -128,7 +128,7 @@ def principal(
         if user is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
-                "unknown or inactive token",
+                "unknown, expired or revoked token",
                 headers={"WWW-Authenticate": "Bearer"},
             )
         return Principal.of(user)

@@ -52,6 +52,51 @@ class PersonCreate(_In):
     bank_account: str | None = Field(default=None, max_length=64)
 
 
+class DistrictCreate(_In):
+    code: str = Field(min_length=1, max_length=16, pattern=r"^[0-9A-Z-]+$")
+    name: str = Field(min_length=1, max_length=64)
+    jurisdiction: str = Field(pattern=r"^(wenzhou|jinhua|county)$")
+
+
+class PayoutChangeCreate(_In):
+    field: str = Field(pattern=r"^(social_security_card|bank_account)$")
+    new_value: str = Field(min_length=4, max_length=64, pattern=r"^[0-9A-Za-z -]+$")
+
+
+class PayoutChangeDecision(_In):
+    approve: bool
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class PayoutChangePublic(BaseModel):
+    """A change of account, numbers masked (the last 4 characters)."""
+
+    id: int
+    person_id: int | None
+    organisation_id: int | None
+    field: str
+    new_value: str
+    status: str
+    requested_by: str
+    decided_by: str | None
+    reason: str | None
+
+    @classmethod
+    def of(cls, change: Any) -> PayoutChangePublic:
+        masked = "*" * max(len(change.new_value) - 4, 0) + change.new_value[-4:]
+        return cls(
+            id=change.id,
+            person_id=change.person_id,
+            organisation_id=change.organisation_id,
+            field=change.field,
+            new_value=masked,
+            status=str(change.status),
+            requested_by=change.requested_by,
+            decided_by=change.decided_by,
+            reason=change.reason,
+        )
+
+
 class PersonPublic(_Out):
     id: int
     name: str
@@ -101,6 +146,12 @@ class ReasonBody(_In):
     reason: str = Field(min_length=1)
 
 
+class OpinionBody(_In):
+    """初审 / 复核: the caseworker's opinion (审核意见)."""
+
+    opinion: str = Field(min_length=1, max_length=2000)
+
+
 class EnrolmentCreate(_In):
     id_number: str = Field(max_length=18)
     name: str = Field(min_length=1, max_length=64)
@@ -128,7 +179,10 @@ class CertificateCreate(_In):
 
 
 class ClaimCreate(_In):
-    facts: dict[str, Any]  # the claim as in CONTRACT.md (jurisdiction, kind, claimant, …)
+    # what the applicant declares of the claim (CONTRACT.md fields that no record holds:
+    # jurisdiction, kind, claimant, district, route, person.* answers, …); the certificate,
+    # the training and the date come from the records and the server
+    facts: dict[str, Any]
     person_name: str = Field(min_length=1, max_length=64)
     organisation_id: int | None = None
     class_id: int | None = None
@@ -166,6 +220,9 @@ class ClaimPublic(_Out):
     status: str
     organisation_id: int | None
     class_id: int | None
+    certificate_id: int | None
+    # what the applicant declared (告知承诺), apart from what the records gave
+    declared: dict[str, Any]
     decision: DecisionPublic | None
 
 

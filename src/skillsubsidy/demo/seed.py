@@ -65,7 +65,7 @@ def _organisations(s: Session, demo: Demo) -> None:
     registry.ensure_district(s, "330302")
     registry.ensure_district(s, "330303")
     registry.ensure_district(s, "330300")
-    registry.ensure_district(s, "130100", "county")
+    registry.add_district(s, "system:demo", "130100", "示范县", "county")
     for district in ("330302", "330303", "330300", "130100"):
         registry.allocate(s, district, Decimal("500000.00"), "finance:demo", "年度培训补贴资金")
     for key, kind, name, code, district in (
@@ -94,6 +94,9 @@ def _users(s: Session, demo: Demo) -> None:
     for username, role, name, scope in (
         ("admin", "admin", "系统管理员", {}),
         ("lucheng", "caseworker", "鹿城区经办人", {"districts": ["330302", "330300"]}),
+        # 复核 and objections are for other people than 初审 (four eyes)
+        ("luchengfh", "caseworker", "鹿城区复核员", {"districts": ["330302", "330300"]}),
+        ("luchengkz", "caseworker", "鹿城区科长", {"districts": ["330302", "330300"]}),
         ("longwan", "caseworker", "龙湾区经办人", {"districts": ["330303"]}),
         ("county", "caseworker", "县人社局经办人", {"districts": ["130100"]}),
         (
@@ -115,7 +118,7 @@ def _users(s: Session, demo: Demo) -> None:
     ):
         token = f"demo-{username}"
         user, _ = users.create_user(s, username, role, name, token=token, **scope)
-        users.set_password(user, DEMO_PASSWORD)
+        users.set_demo_password(user, DEMO_PASSWORD)  # below the length rule: demo only
         demo.users[username] = token
 
 
@@ -205,11 +208,16 @@ def _classes_and_claims(db: Database, demo: Demo) -> None:
             "kind": "certificate",
             "claimant": "individual",
             "district": "330302",
-            "applied_on": applied.isoformat(),
             "person": {"id_number": number, "hukou_local": n % 3 != 0, "ui_insured_local": True},
         }
         return claims.submit_claim(
-            s, "trainee", facts, person_name=name, class_id=cls_id, certificate_id=cert.id
+            s,
+            "trainee",
+            facts,
+            person_name=name,
+            applied_on=applied,
+            class_id=cls_id,
+            certificate_id=cert.id,
         ).id
 
     made: list[int] = []
@@ -229,17 +237,18 @@ def _classes_and_claims(db: Database, demo: Demo) -> None:
         ) -> int:
             return enrolled_claim(s, n, c, o, lv, i, i + dt.timedelta(days=20))
 
-        made.append(db.run(submit, serializable=True))
+        made.append(db.run(submit))
     # an ineligible one: applied more than a year after the certificate (003 五(六))
     made.append(
         db.run(
-            lambda s: enrolled_claim(s, 40, electricians, "电工", 4, D(2024, 5, 1), D(2025, 6, 2)),
-            serializable=True,
+            lambda s: enrolled_claim(s, 40, electricians, "电工", 4, D(2024, 5, 1), D(2025, 6, 2))
         )
     )
     demo.claims[ClaimStatus.REJECTED] = made[-1]
 
     cw = "caseworker:lucheng"
+    reviewer = "caseworker:luchengfh"
+    chief = "caseworker:luchengkz"
 
     def step(claim_id: int, *actions: str) -> None:
         for action in actions:
@@ -247,9 +256,9 @@ def _classes_and_claims(db: Database, demo: Demo) -> None:
             def act(s: Session, a: str = action) -> object:
                 match a:
                     case "check":
-                        return claims.check_claim(s, cw, claim_id)
+                        return claims.check_claim(s, cw, claim_id, "材料齐全，符合申领条件")
                     case "review":
-                        return claims.review_claim(s, "caseworker:lucheng-复核", claim_id)
+                        return claims.review_claim(s, reviewer, claim_id, "复核无误，同意公示")
                     case "return":
                         return claims.return_claim(s, cw, claim_id, "请补充上传证书扫描件")
                     case "withdraw":
@@ -296,7 +305,7 @@ def _classes_and_claims(db: Database, demo: Demo) -> None:
     db.run(
         lambda s: notices.resolve_objection(
             s,
-            "caseworker:lucheng-复核",
+            chief,
             objection,
             True,
             "经核查签到视频，学员未到场，异议成立",

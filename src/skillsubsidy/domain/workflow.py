@@ -63,6 +63,14 @@ class RecoveryStatus(StrEnum):
     RECOVERED = "recovered"  # the money is back in the fund
 
 
+class PayoutChangeStatus(StrEnum):
+    """A change of payout account: asked for by its holder, decided by a caseworker."""
+
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
 _CLASS: _Table = {
     ClassStatus.DRAFT: frozenset({ClassStatus.FILED}),
     ClassStatus.FILED: frozenset({ClassStatus.APPROVED, ClassStatus.REFUSED}),
@@ -111,6 +119,13 @@ _RECOVERY: _Table = {
     RecoveryStatus.ORDERED: frozenset({RecoveryStatus.RECOVERED}),
     RecoveryStatus.RECOVERED: frozenset(),
 }
+_PAYOUT_CHANGE: _Table = {
+    PayoutChangeStatus.REQUESTED: frozenset(
+        {PayoutChangeStatus.APPROVED, PayoutChangeStatus.REFUSED}
+    ),
+    PayoutChangeStatus.APPROVED: frozenset(),
+    PayoutChangeStatus.REFUSED: frozenset(),
+}
 
 TRANSITIONS: Mapping[type[StrEnum], _Table] = {
     ClassStatus: _CLASS,
@@ -119,6 +134,7 @@ TRANSITIONS: Mapping[type[StrEnum], _Table] = {
     ObjectionStatus: _OBJECTION,
     PaymentBatchStatus: _BATCH,
     RecoveryStatus: _RECOVERY,
+    PayoutChangeStatus: _PAYOUT_CHANGE,
 }
 
 

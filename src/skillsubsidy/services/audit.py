@@ -1,7 +1,9 @@
-"""The audit trail: one event per step of every workflow (who, when, what, why)."""
+"""The audit trail: one event per step of every workflow (who, when, what, why), chained and
+sealing the money records it writes (``store.chain``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -9,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from skillsubsidy.domain.workflow import check_move
-from skillsubsidy.store.models import Event
+from skillsubsidy.store import chain
+from skillsubsidy.store.models import Event, utc_now
 
 
 def record(
@@ -23,7 +26,10 @@ def record(
     to_status: StrEnum | None = None,
     reason: str | None = None,
     detail: dict[str, Any] | None = None,
+    records: Iterable[Any] = (),
 ) -> Event:
+    """An event of this transaction; ``records`` are the money records it writes, sealed
+    with their content at commit."""
     event = Event(
         entity=entity,
         entity_id=entity_id,
@@ -33,8 +39,9 @@ def record(
         to_status=str(to_status) if to_status else None,
         reason=reason,
         detail=detail,
+        at=utc_now(),
     )
-    session.add(event)
+    chain.append(session, event, records)
     return event
 
 
@@ -47,8 +54,10 @@ def move(
     actor: str,
     reason: str | None = None,
     detail: dict[str, Any] | None = None,
+    records: Iterable[Any] = (),
 ) -> None:
-    """Move ``record_obj.status`` to ``wanted`` if the workflow allows it, and record it."""
+    """Move ``record_obj.status`` to ``wanted`` if the workflow allows it, and record it
+    (sealing the record when it is one of money's)."""
     current = record_obj.status
     check_move(f"{entity} {record_obj.id}", current, wanted)
     record_obj.status = wanted
@@ -63,6 +72,7 @@ def move(
         to_status=wanted,
         reason=reason,
         detail=detail,
+        records=[record_obj, *records] if chain.is_sealed(record_obj) else records,
     )
 
 

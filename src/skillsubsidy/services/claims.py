@@ -5,8 +5,14 @@ A claim's decision always comes from the engine: the claim's facts (CONTRACT.md)
 from the records it rests on (class, roster, certificate, organisation), are evaluated with
 the trainee's other live claims as history, so the ledger rules — 3 a year, the same
 occupation and level once, entrepreneurship once, the graduating year once — are checked
-against the database. Submission runs serialisable (see store.db), so two concurrent
-submissions for one trainee cannot both pass.
+against the database. Submission locks the trainee's row first (``registry.lock_person``), so
+two concurrent submissions for one trainee are decided one after the other; a repeat of a live
+claim (same trainee and certificate, or class and kind) is refused naming the first, and the
+database's partial unique keys stop any that slips past.
+
+The applicant declares only what no record holds (``domain.claim_facts``); a kind that rests
+on a certificate or a class must name it; the date of application is the server's. 初审 and
+复核 each record an opinion and are done by two different people.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from skillsubsidy.domain import claim_facts
 from skillsubsidy.domain.workflow import LEDGER_STATUSES, ClaimStatus, ClassStatus
 from skillsubsidy.policy.engine import Engine, evaluate
 from skillsubsidy.policy.loader import catalogue_version
@@ -30,14 +37,13 @@ from skillsubsidy.store.models import (
     Claim,
     Decision,
     Enrolment,
+    Event,
     Organisation,
     TrainingClass,
 )
 
 # after 复核 the decision is settled: an objection then upholds or dismisses, never re-decides
 REDECIDABLE = (ClaimStatus.SUBMITTED, ClaimStatus.RETURNED, ClaimStatus.CHECKED)
-# what a claim is about cannot be changed by a correction: that is a new claim
-FIXED_FACTS = ("id", "jurisdiction", "kind", "claimant")
 USABLE_CLASS = (ClassStatus.APPROVED, ClassStatus.RUNNING, ClassStatus.FINISHED)
 
 
@@ -47,11 +53,32 @@ def engine() -> Engine:
     return Engine()
 
 
-def get_claim(session: Session, claim_id: int) -> Claim:
-    claim = session.get(Claim, claim_id)
+def get_claim(session: Session, claim_id: int, lock: bool = False) -> Claim:
+    """The claim; ``lock``: locked for this transaction, read fresh (a step that moves it
+    waits for any other step on it, then sees where it went)."""
+    if lock:
+        claim = session.scalar(
+            select(Claim)
+            .where(Claim.id == claim_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    else:
+        claim = session.get(Claim, claim_id)
     if claim is None:
         raise NotFound("claim", claim_id)
     return claim
+
+
+class Duplicate(Refused):
+    """A live claim for the same trainee and certificate (or class and kind) exists."""
+
+    def __init__(self, existing: Claim):
+        super().__init__(
+            f"claim {existing.id} ({existing.reference}, {existing.status}) is already made "
+            "for this trainee and this certificate or class"
+        )
+        self.existing_id = existing.id
 
 
 def submit_claim(
@@ -60,29 +87,45 @@ def submit_claim(
     facts: dict[str, Any],
     *,
     person_name: str,
+    applied_on: dt.date,
     organisation_id: int | None = None,
     class_id: int | None = None,
     certificate_id: int | None = None,
 ) -> Claim:
     """Record a claim and decide it. A claim the engine refuses is recorded as rejected
-    with its reasons (the applicant sees why); one that passes waits for 初审."""
+    with its reasons (the applicant sees why); one that passes waits for 初审.
+
+    ``applied_on`` is the server's date. ``facts`` carry only what the applicant declares
+    (``domain.claim_facts``); the rest comes from the records named."""
+    _check_declared(facts)
     person_facts = facts.get("person") or {}
-    if not isinstance(person_facts, dict):
-        raise InvalidInput("person", "an object with the trainee's facts (id_number, …)")
-    person = registry.register_person(
-        session, str(person_facts.get("id_number") or ""), person_name
+    kind, route = facts.get("kind"), facts.get("route")
+    if facts.get("claimant") not in (None, "individual") and organisation_id is None:
+        raise InvalidInput("organisation_id", "an organisation's claim names the organisation")
+    if isinstance(kind, str):
+        if kind in claim_facts.NEEDS_CERTIFICATE and certificate_id is None:
+            raise InvalidInput(
+                "certificate_id", f"a {kind} claim rests on a recorded certificate: name it"
+            )
+        if claim_facts.needs_class(kind, route) and class_id is None:
+            raise InvalidInput(
+                "class_id",
+                f"a {kind} claim rests on a filed class with the trainee on its roster: name it",
+            )
+    person = registry.lock_person(
+        session, str(person_facts.get("id_number") or ""), person_name, actor
     )
-    full = _completed(session, facts, person.id, organisation_id, class_id, certificate_id)
+    _refuse_duplicate(session, person.id, kind, class_id, certificate_id)
+    district = registry.ensure_district(session, facts.get("district"))  # type: ignore[arg-type]
+    given = {**facts, "applied_on": applied_on.isoformat()}
+    full = _completed(session, given, person.id, organisation_id, class_id, certificate_id)
     decision = _decide(session, full, person.id, exclude_claim=None)
-    applied_on = dt.date.fromisoformat(full["applied_on"])
     claim = Claim(
         reference=f"{applied_on:%Y%m%d}-{uuid.uuid4().hex[:8]}",
         kind=full["kind"],
         claimant=full["claimant"],
         jurisdiction=full["jurisdiction"],
-        district_code=registry.ensure_district(
-            session, full["district"], full["jurisdiction"]
-        ).code,
+        district_code=district.code,
         applied_on=applied_on,
         person_id=person.id,
         organisation_id=organisation_id,
@@ -93,7 +136,15 @@ def submit_claim(
     )
     session.add(claim)
     session.flush()
-    record(session, "claim", claim.id, "submitted", actor, to_status=ClaimStatus.SUBMITTED)
+    record(
+        session,
+        "claim",
+        claim.id,
+        "submitted",
+        actor,
+        to_status=ClaimStatus.SUBMITTED,
+        records=[claim],
+    )
     _store_decision(session, claim, decision, actor)
     if not decision["eligible"]:
         move(
@@ -108,16 +159,76 @@ def submit_claim(
     return claim
 
 
-def check_claim(session: Session, actor: str, claim_id: int) -> Claim:
-    """初审 passed: the papers are complete."""
-    claim = get_claim(session, claim_id)
-    move(session, "claim", claim, ClaimStatus.CHECKED, "checked", actor)
+def _check_declared(facts: dict[str, Any]) -> None:
+    wrong = claim_facts.undeclarable(facts)
+    if wrong is not None:
+        raise InvalidInput(
+            wrong,
+            "not declared by the applicant: it comes from the records (certificate, class and "
+            "roster, registry) or the server's date",
+        )
+    person = facts.get("person")
+    if person is not None and not isinstance(person, dict):
+        raise InvalidInput("person", "an object with the trainee's facts (id_number, …)")
+
+
+def _refuse_duplicate(
+    session: Session,
+    person_id: int,
+    kind: object,
+    class_id: int | None,
+    certificate_id: int | None,
+    exclude_claim: int | None = None,
+) -> None:
+    """One live claim per trainee and certificate, and per trainee, class and kind."""
+    live = select(Claim).where(
+        Claim.person_id == person_id,
+        Claim.status.in_(LEDGER_STATUSES),
+        Claim.id != (exclude_claim or -1),
+    )
+    for same in (
+        Claim.certificate_id == certificate_id if certificate_id is not None else None,
+        (Claim.class_id == class_id) & (Claim.kind == kind) if class_id is not None else None,
+    ):
+        if same is not None:
+            existing = session.scalar(live.where(same).order_by(Claim.id).limit(1))
+            if existing is not None:
+                raise Duplicate(existing)
+
+
+def _who_did(session: Session, claim_id: int, actions: tuple[str, ...]) -> list[str]:
+    """The actors of a claim's steps (初审 ``checked``, 复核 ``reviewed``), latest first."""
+    return list(
+        session.scalars(
+            select(Event.actor)
+            .where(Event.entity == "claim", Event.entity_id == claim_id)
+            .where(Event.action.in_(actions))
+            .order_by(Event.seq.desc())
+        )
+    )
+
+
+def reviewers(session: Session, claim_id: int) -> dict[str, str | None]:
+    """Who did 初审 and 复核 of the claim (the latest of each), for the four-eyes rule."""
+    checked = _who_did(session, claim_id, ("checked",))
+    reviewed = _who_did(session, claim_id, ("reviewed",))
+    return {
+        "checked": checked[0] if checked else None,
+        "reviewed": reviewed[0] if reviewed else None,
+    }
+
+
+def check_claim(session: Session, actor: str, claim_id: int, opinion: str) -> Claim:
+    """初审 passed: the papers are complete; the caseworker's opinion (审核意见) is recorded."""
+    claim = get_claim(session, claim_id, lock=True)
+    _required(opinion, "opinion")
+    move(session, "claim", claim, ClaimStatus.CHECKED, "checked", actor, reason=opinion)
     return claim
 
 
 def return_claim(session: Session, actor: str, claim_id: int, reason: str) -> Claim:
     """初审 found the papers incomplete: back to the applicant with what is missing."""
-    claim = get_claim(session, claim_id)
+    claim = get_claim(session, claim_id, lock=True)
     _required(reason, "reason")
     move(session, "claim", claim, ClaimStatus.RETURNED, "returned", actor, reason=reason)
     return claim
@@ -127,31 +238,43 @@ def resubmit_claim(
     session: Session, actor: str, claim_id: int, changes: dict[str, Any] | None = None
 ) -> Claim:
     """The applicant answers a return; the claim is decided again on its new facts."""
-    claim = get_claim(session, claim_id)
+    claim = get_claim(session, claim_id, lock=True)
     move(session, "claim", claim, ClaimStatus.SUBMITTED, "resubmitted", actor)
     _redecide(session, claim, actor, changes)
     return claim
 
 
-def review_claim(session: Session, actor: str, claim_id: int) -> Claim:
-    """复核 passed: only a claim the engine found eligible can go on to the notice."""
-    claim = get_claim(session, claim_id)
+class FourEyes(Refused):
+    """The same person may not do two steps that must be done by two."""
+
+
+def review_claim(session: Session, actor: str, claim_id: int, opinion: str) -> Claim:
+    """复核 passed: only a claim the engine found eligible can go on to the notice, and only
+    someone other than who did its 初审 may pass it (an admin included)."""
+    claim = get_claim(session, claim_id, lock=True)
+    _required(opinion, "opinion")
     decision = claim.decision
     if decision is None or not decision.eligible:
         raise Refused(f"claim {claim.id} is not eligible: reject it or re-decide it first")
-    move(session, "claim", claim, ClaimStatus.REVIEWED, "reviewed", actor)
+    checked_by = reviewers(session, claim.id)["checked"]
+    if checked_by == actor:
+        raise FourEyes(
+            f"claim {claim.id}: {actor} did its 初审, so its 复核 is for another caseworker "
+            "(初审、复核由不同人员办理)"
+        )
+    move(session, "claim", claim, ClaimStatus.REVIEWED, "reviewed", actor, reason=opinion)
     return claim
 
 
 def reject_claim(session: Session, actor: str, claim_id: int, reason: str) -> Claim:
-    claim = get_claim(session, claim_id)
+    claim = get_claim(session, claim_id, lock=True)
     _required(reason, "reason")
     move(session, "claim", claim, ClaimStatus.REJECTED, "rejected", actor, reason=reason)
     return claim
 
 
 def withdraw_claim(session: Session, actor: str, claim_id: int, reason: str = "") -> Claim:
-    claim = get_claim(session, claim_id)
+    claim = get_claim(session, claim_id, lock=True)
     move(session, "claim", claim, ClaimStatus.WITHDRAWN, "withdrawn", actor, reason=reason or None)
     return claim
 
@@ -164,7 +287,7 @@ def redecide_claim(
     changes: dict[str, Any] | None = None,
 ) -> Decision:
     """Decide again — corrected facts, or a corrected pack — as an explicit, recorded step."""
-    claim = get_claim(session, claim_id)
+    claim = get_claim(session, claim_id, lock=True)
     _required(reason, "reason")
     if claim.status not in REDECIDABLE:
         raise Refused(f"claim {claim.id} is {claim.status}: its decision can no longer change")
@@ -175,18 +298,20 @@ def redecide_claim(
 def _redecide(
     session: Session, claim: Claim, actor: str, changes: dict[str, Any] | None
 ) -> Decision:
-    """Decide again on corrected facts; what the records say still wins over the form."""
+    """Decide again on corrected declarations; what the records say still wins. What the
+    claim is about — its trainee, kind, claimant, district, date — never changes: that is a
+    new claim. Records are read again (a certificate corrected by the bureau counts)."""
     changes = changes or {}
-    for key in FIXED_FACTS:
-        if key in changes and changes[key] != claim.facts.get(key):
+    if not isinstance(changes, dict):
+        raise InvalidInput("changes", "an object of corrected facts")
+    for key in claim_facts.FIXED:
+        group, _, inner = key.partition(".")
+        value = changes.get(group)
+        if inner:
+            value = value.get(inner) if isinstance(value, dict) else None
+        if value is not None:
             raise InvalidInput(key, "cannot be changed: withdraw and submit a new claim")
-    given = (
-        (changes.get("person") or {}).get("id_number")
-        if isinstance(changes.get("person"), dict)
-        else None
-    )
-    if given is not None and str(given).upper() != claim.person.id_number:
-        raise InvalidInput("person.id_number", "cannot be changed: the claim is the trainee's")
+    _check_declared(changes)
     facts = _completed(
         session,
         _merged(claim.facts, changes),
@@ -195,12 +320,9 @@ def _redecide(
         claim.class_id,
         claim.certificate_id,
     )
+    registry.lock_person(session, claim.person.id_number, claim.person.name, actor)
     decision = _decide(session, facts, claim.person_id, exclude_claim=claim.id)
     claim.facts = facts
-    claim.applied_on = dt.date.fromisoformat(facts["applied_on"])
-    claim.district_code = registry.ensure_district(
-        session, facts["district"], facts["jurisdiction"]
-    ).code
     return _store_decision(session, claim, decision, actor)
 
 
@@ -227,7 +349,10 @@ def live_history(
 def _decide(
     session: Session, facts: dict[str, Any], person_id: int, exclude_claim: int | None
 ) -> dict[str, Any]:
-    history = live_history(session, person_id, facts.get("jurisdiction"), exclude_claim)
+    jurisdiction = facts.get("jurisdiction")
+    if not isinstance(jurisdiction, str):
+        raise InvalidInput("jurisdiction", "one of wenzhou, jinhua, county")
+    history = live_history(session, person_id, jurisdiction, exclude_claim)
     [decision] = evaluate([facts], history, engine=engine())
     if "error" in decision:
         raise InvalidInput(decision["error"]["field"], decision["error"]["message"])
@@ -266,6 +391,7 @@ def _store_decision(
             "reasons": stored.reasons,
             "pack": stored.pack_id,
         },
+        records=[stored],
     )
     return stored
 
@@ -332,7 +458,7 @@ def _completed(
         org = session.get(Organisation, organisation_id)
         if org is None:
             raise NotFound("organisation", organisation_id)
-        if full.get("claimant") == "employer":
+        if full.get("claimant") in ("employer", "master_studio"):  # its own district
             full = _merged(
                 full,
                 {
@@ -406,18 +532,21 @@ def submit_class_claims(
             "kind": cls.subsidy_kind,
             "claimant": claimant,
             "district": cls.district_code,
-            "applied_on": applied_on.isoformat(),
             "person": {"id_number": person.id_number},
         }
-        made.append(
-            submit_claim(
-                session,
-                actor,
-                facts,
-                person_name=person.name,
-                organisation_id=cls.organisation_id,
-                class_id=cls.id,
-                certificate_id=certificate.id if certificate else None,
+        try:
+            made.append(
+                submit_claim(
+                    session,
+                    actor,
+                    facts,
+                    person_name=person.name,
+                    applied_on=applied_on,
+                    organisation_id=cls.organisation_id,
+                    class_id=cls.id,
+                    certificate_id=certificate.id if certificate else None,
+                )
             )
-        )
+        except Duplicate as exc:  # refused before anything was written for this trainee
+            skipped.append(f"{person.name}：已有申请 {exc.existing_id}")
     return made, skipped

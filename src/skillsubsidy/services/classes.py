@@ -65,7 +65,7 @@ def create_class(
         raise InvalidInput("max_size", "at least 1")
     if not venue.strip():
         raise InvalidInput("venue", "required")
-    district = registry.ensure_district(session, district_code)
+    district = registry.ensure_district(session, district_code, "district_code")
     cls = TrainingClass(
         organisation_id=org.id,
         jurisdiction=district.jurisdiction,
@@ -91,8 +91,17 @@ def create_class(
     return cls
 
 
-def get_class(session: Session, class_id: int) -> TrainingClass:
-    cls = session.get(TrainingClass, class_id)
+def get_class(session: Session, class_id: int, lock: bool = False) -> TrainingClass:
+    """The class; ``lock``: locked and read fresh, for a step that moves it or fills it."""
+    if lock:
+        cls = session.scalar(
+            select(TrainingClass)
+            .where(TrainingClass.id == class_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    else:
+        cls = session.get(TrainingClass, class_id)
     if cls is None:
         raise NotFound("training class", class_id)
     return cls
@@ -112,7 +121,7 @@ def filing_lead_days(cls: TrainingClass, catalogue: Catalogue | None = None) -> 
 def file_class(session: Session, actor: str, class_id: int, filed_on: dt.date) -> TrainingClass:
     """开班备案: refused once the class has started, and under wenzhou-2022 later than two
     days before the start (000 三(一))."""
-    cls = get_class(session, class_id)
+    cls = get_class(session, class_id, lock=True)
     lead, clause = filing_lead_days(cls)
     if filed_on > cls.starts_on:
         raise Refused(f"class starts {cls.starts_on}: a class is filed before it starts", clause)
@@ -127,20 +136,20 @@ def file_class(session: Session, actor: str, class_id: int, filed_on: dt.date) -
 
 
 def approve_class(session: Session, actor: str, class_id: int, on: dt.date) -> TrainingClass:
-    cls = get_class(session, class_id)
+    cls = get_class(session, class_id, lock=True)
     cls.approved_on = on
     move(session, "class", cls, ClassStatus.APPROVED, "approved", actor)
     return cls
 
 
 def refuse_filing(session: Session, actor: str, class_id: int, reason: str) -> TrainingClass:
-    cls = get_class(session, class_id)
+    cls = get_class(session, class_id, lock=True)
     move(session, "class", cls, ClassStatus.REFUSED, "filing_refused", actor, reason=reason)
     return cls
 
 
 def start_class(session: Session, actor: str, class_id: int, on: dt.date) -> TrainingClass:
-    cls = get_class(session, class_id)
+    cls = get_class(session, class_id, lock=True)
     if on < cls.starts_on:
         raise Refused(f"the class is scheduled to start {cls.starts_on}")
     move(session, "class", cls, ClassStatus.RUNNING, "started", actor)
@@ -148,7 +157,7 @@ def start_class(session: Session, actor: str, class_id: int, on: dt.date) -> Tra
 
 
 def finish_class(session: Session, actor: str, class_id: int, on: dt.date) -> TrainingClass:
-    cls = get_class(session, class_id)
+    cls = get_class(session, class_id, lock=True)
     move(session, "class", cls, ClassStatus.FINISHED, "finished", actor)
     return cls
 
@@ -157,7 +166,7 @@ def enrol(
     session: Session, actor: str, class_id: int, person: Person, enrolled_on: dt.date
 ) -> Enrolment:
     """实名制报名: before the class starts, once per person; the size rule is flagged."""
-    cls = get_class(session, class_id)
+    cls = get_class(session, class_id, lock=True)
     if cls.status not in OPEN_FOR_ENROLMENT or enrolled_on > cls.starts_on:
         raise Refused(f"class {cls.id} started {cls.starts_on}: no enrolment after the start")
     taken = session.scalar(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from skillsubsidy.domain.workflow import ClaimStatus, NoticeStatus, ObjectionStatus
 from skillsubsidy.services import registry
 from skillsubsidy.services.audit import move, record
-from skillsubsidy.services.claims import get_claim
+from skillsubsidy.services.claims import FourEyes, get_claim, reviewers
 from skillsubsidy.services.errors import InvalidInput, NotFound, Refused
 from skillsubsidy.store.models import NoticeItem, Objection, PublicNotice
 
@@ -45,8 +45,8 @@ def publish_notice(
     )
     session.add(notice)
     session.flush()
-    for claim_id in dict.fromkeys(claim_ids):
-        claim = get_claim(session, claim_id)
+    for claim_id in sorted(dict.fromkeys(claim_ids)):  # locked in one order: no deadlock
+        claim = get_claim(session, claim_id, lock=True)
         if claim.district_code != district.code:
             raise InvalidInput("claim_ids", f"claim {claim.id} is filed in {claim.district_code}")
         if claim.status != ClaimStatus.REVIEWED:
@@ -74,8 +74,16 @@ def publish_notice(
     return notice
 
 
-def get_notice(session: Session, notice_id: int) -> PublicNotice:
-    notice = session.get(PublicNotice, notice_id)
+def get_notice(session: Session, notice_id: int, lock: bool = False) -> PublicNotice:
+    if lock:
+        notice = session.scalar(
+            select(PublicNotice)
+            .where(PublicNotice.id == notice_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    else:
+        notice = session.get(PublicNotice, notice_id)
     if notice is None:
         raise NotFound("public notice", notice_id)
     return notice
@@ -104,12 +112,24 @@ def lodge_objection(
     )
     if listed is None:
         raise InvalidInput("claim_id", f"claim {claim_id} is not in notice {notice.id}")
+    claim = get_claim(session, claim_id, lock=True)
+    key = contact_key(contact)
+    earlier = session.scalar(
+        select(Objection).where(
+            Objection.notice_id == notice.id,
+            Objection.claim_id == claim_id,
+            Objection.contact_key == key,
+        )
+    )
+    if earlier is not None:
+        return earlier  # one contact objects to one claim once: a repeat counts as the first
     objection = Objection(
         notice_id=notice.id,
         claim_id=claim_id,
         lodged_on=lodged_on,
         objector=objector,
         contact=contact,
+        contact_key=key,
         grounds=grounds,
         status=ObjectionStatus.LODGED,
     )
@@ -124,7 +144,6 @@ def lodge_objection(
         to_status=ObjectionStatus.LODGED,
         reason=grounds,
     )
-    claim = get_claim(session, claim_id)
     if claim.status == ClaimStatus.IN_NOTICE:
         move(
             session,
@@ -139,19 +158,35 @@ def lodge_objection(
     return objection
 
 
+def contact_key(contact: str) -> str:
+    """A contact as compared: spaces collapsed, case folded."""
+    return " ".join(contact.split()).casefold()[:128]
+
+
 def resolve_objection(
     session: Session, actor: str, objection_id: int, upheld: bool, resolution: str, on: dt.date
 ) -> Objection:
     """复核 of an objection: upheld cancels the claim; dismissed lets it go on. The objector
-    is told the outcome (告知异议提出人)."""
-    objection = session.get(Objection, objection_id)
+    is told the outcome (告知异议提出人). Whoever did the claim's 初审 or 复核 does not judge
+    an objection against it."""
+    objection = session.scalar(
+        select(Objection)
+        .where(Objection.id == objection_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if objection is None:
         raise NotFound("objection", objection_id)
     if not resolution.strip():
         raise InvalidInput("resolution", "required")
     if objection.status != ObjectionStatus.LODGED:
         raise Refused(f"objection {objection.id} was {objection.status} already")
-    claim = get_claim(session, objection.claim_id)
+    claim = get_claim(session, objection.claim_id, lock=True)
+    if actor in reviewers(session, claim.id).values():
+        raise FourEyes(
+            f"claim {claim.id}: {actor} did its 初审 or 复核, so an objection against it is "
+            "judged by another caseworker"
+        )
     if claim.status not in (ClaimStatus.RE_REVIEW, ClaimStatus.CANCELLED):
         raise Refused(f"claim {claim.id} is {claim.status}, not under re-review")
     outcome = ObjectionStatus.UPHELD if upheld else ObjectionStatus.DISMISSED
@@ -205,7 +240,7 @@ def _objected(session: Session, claim_id: int) -> bool:
 
 def close_notice(session: Session, actor: str, notice_id: int, on: dt.date) -> PublicNotice:
     """公示期满: the claims without an open objection are approved for payment."""
-    notice = get_notice(session, notice_id)
+    notice = get_notice(session, notice_id, lock=True)
     if on <= notice.closes_on:
         raise Refused(
             f"notice {notice.id} runs {NOTICE_DAYS} full days, until {notice.closes_on}",
@@ -213,8 +248,8 @@ def close_notice(session: Session, actor: str, notice_id: int, on: dt.date) -> P
         )
     notice.closed_on = on
     move(session, "notice", notice, NoticeStatus.CLOSED, "closed", actor)
-    for item in notice.items:
-        claim = get_claim(session, item.claim_id)
+    for item in sorted(notice.items, key=lambda i: i.claim_id):
+        claim = get_claim(session, item.claim_id, lock=True)
         if claim.status == ClaimStatus.IN_NOTICE:
             move(
                 session,

@@ -1,4 +1,11 @@
-"""People, organisations, districts and their funds: each stored once."""
+"""People, organisations, districts and their funds: each stored once.
+
+Districts and their funds come only from the district registry (POLICY.md §10, and those the
+bureau adds with ``add_district``), never from a request. A registered person's payout
+account never changes through registration or enrolment: that is its own step
+(``services.payouts``); the bureau may only fill in an account where none is on record.
+Every registration and change is an event, account numbers masked.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +13,22 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from skillsubsidy.domain import identity
 from skillsubsidy.policy.vocabulary import CERTIFICATE_TYPES, CLAIMANTS, DISTRICT_NAMES
 from skillsubsidy.services.audit import record
-from skillsubsidy.services.errors import InvalidInput
+from skillsubsidy.services.errors import InvalidInput, Refused
 from skillsubsidy.store.models import (
     Certificate,
     District,
+    Enrolment,
     FundAccount,
     FundMovement,
     Organisation,
     Person,
+    TrainingClass,
 )
 
 ORGANISATION_KINDS = tuple(c for c in CLAIMANTS if c != "individual")
@@ -28,19 +38,34 @@ JURISDICTION_OF = {
 }
 
 
-def ensure_district(session: Session, code: str, jurisdiction: str | None = None) -> District:
-    """The district with its fund account, created on first use (names: POLICY.md §10)."""
-    district = session.get(District, code)
+def ensure_district(session: Session, code: str, field: str = "district") -> District:
+    """The district with its fund account: one the bureau registered, or one of POLICY.md
+    §10's codes (registered on first use). Any other code is refused, naming ``field``."""
+    district = session.get(District, code) if isinstance(code, str) else None
     if district is None:
-        name = DISTRICT_NAMES.get(code)
-        if name is None and jurisdiction is None:
-            raise InvalidInput("district", f"unknown district code '{code}'")
-        district = District(
-            code=code, name=name or code, jurisdiction=jurisdiction or _jurisdiction(code)
-        )
-        session.add(district)
-        session.add(FundAccount(district_code=code, name=f"{district.name}职业技能培训补贴资金"))
-        session.flush()
+        name = DISTRICT_NAMES.get(code) if isinstance(code, str) else None
+        if name is None:
+            raise InvalidInput(field, f"unknown district code '{code}'")
+        district = _add(session, code, name, _jurisdiction(code))
+    return district
+
+
+def add_district(session: Session, actor: str, code: str, name: str, jurisdiction: str) -> District:
+    """The bureau registers a district (a county, a new zone) and its training fund."""
+    if session.get(District, code) is not None:
+        raise Refused(f"district {code} is registered already")
+    if not code.strip() or not name.strip():
+        raise InvalidInput("code" if not code.strip() else "name", "required")
+    district = _add(session, code.strip(), name.strip(), jurisdiction)
+    record(session, "district", 0, "registered", actor, detail={"code": code, "name": name})
+    return district
+
+
+def _add(session: Session, code: str, name: str, jurisdiction: str) -> District:
+    district = District(code=code, name=name, jurisdiction=jurisdiction)
+    session.add(district)
+    session.add(FundAccount(district_code=code, name=f"{name}职业技能培训补贴资金"))
+    session.flush()
     return district
 
 
@@ -60,24 +85,52 @@ def fund_of(session: Session, district_code: str) -> FundAccount:
     return fund
 
 
+def locked_fund(session: Session, district_code: str) -> FundAccount:
+    """The district's fund, locked for this transaction: whoever drafts or pays from it (or
+    credits it) next waits, then sees this transaction's movements."""
+    fund = session.scalar(
+        select(FundAccount)
+        .where(FundAccount.district_code == district_code)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return fund if fund is not None else fund_of(session, district_code)
+
+
 def allocate(session: Session, district_code: str, amount: Decimal, actor: str, note: str) -> None:
     """Budget put into a district's training fund."""
     if amount <= 0:
         raise InvalidInput("amount", "an allocation must be positive")
-    fund = fund_of(session, district_code)
-    session.add(FundMovement(fund_id=fund.id, amount=amount, kind="allocation", note=note))
+    fund = locked_fund(session, district_code)
+    movement = FundMovement(fund_id=fund.id, amount=amount, kind="allocation", note=note)
+    session.add(movement)
     session.flush()
-    record(session, "fund", fund.id, "allocated", actor, detail={"amount": str(amount)})
+    record(
+        session,
+        "fund",
+        fund.id,
+        "allocated",
+        actor,
+        detail={"amount": str(amount)},
+        records=[movement],
+    )
 
 
 def balance(session: Session, district_code: str) -> Decimal:
-    fund = fund_of(session, district_code)
+    return fund_balance(session, fund_of(session, district_code).id)
+
+
+def fund_balance(session: Session, fund_id: int) -> Decimal:
+    """What the fund holds: allocations and recoveries in, payments out."""
     total = session.scalar(
         select(func.coalesce(func.sum(FundMovement.amount), 0)).where(
-            FundMovement.fund_id == fund.id
+            FundMovement.fund_id == fund_id
         )
     )
     return Decimal(total or 0).quantize(Decimal("0.01"))
+
+
+PAYOUT_FIELDS = ("social_security_card", "bank_account")
 
 
 def register_person(
@@ -87,13 +140,23 @@ def register_person(
     phone: str | None = None,
     social_security_card: str | None = None,
     bank_account: str | None = None,
+    *,
+    actor: str = "system",
+    bureau: bool = False,
+    lock: bool = False,
 ) -> Person:
-    """The person with this citizen ID, created on first sight (personal data stored once;
-    a later registration may add a phone or card number, never change the name silently)."""
+    """The person with this citizen ID, created on first sight (personal data stored once).
+
+    A later registration never changes the name, and never a payout account on record: a
+    different one is refused (the holder asks for a change, ``services.payouts``). Only the
+    bureau (``bureau``) may fill in an account where none is on record. ``lock``: the row is
+    locked for the transaction (claim submission: one trainee's claims are decided one at a
+    time)."""
     number = _checked(identity.citizen_id, id_number, "person.id_number")
     if not name.strip():
         raise InvalidInput("person.name", "required")
-    person = session.scalar(select(Person).where(Person.id_number == number))
+    person = _find_person(session, number, lock)
+    accounts = {"social_security_card": social_security_card, "bank_account": bank_account}
     if person is None:
         person = Person(
             id_number=number,
@@ -101,20 +164,94 @@ def register_person(
             birth_date=identity.birth_date(number),
             sex=identity.sex(number),
             phone=phone,
-            social_security_card=social_security_card,
-            bank_account=bank_account,
+            **accounts,
         )
         session.add(person)
         session.flush()
+        record(
+            session,
+            "person",
+            person.id,
+            "registered",
+            actor,
+            detail={"id_number": identity.masked_id(number), **masked_accounts(person)},
+            records=[person],
+        )
         return person
     if person.name != name.strip():
         raise InvalidInput(
             "person.name", f"ID {identity.masked_id(number)} is registered under another name"
         )
-    person.phone = phone or person.phone
-    person.social_security_card = social_security_card or person.social_security_card
-    person.bank_account = bank_account or person.bank_account
+    filled: dict[str, str] = {}
+    for field, given in accounts.items():
+        on_record = getattr(person, field)
+        if not given or given == on_record:
+            continue
+        if on_record is None and bureau:
+            filled[field] = given
+            continue
+        raise Refused(
+            f"ID {identity.masked_id(number)} is registered: a payout account on record is "
+            "changed only through an account-change request (账户变更), approved by the bureau",
+        )
+    if phone and person.phone is None:
+        person.phone = phone
+    if filled:
+        for field, given in filled.items():
+            setattr(person, field, given)
+        session.flush()
+        record(
+            session,
+            "person",
+            person.id,
+            "payout_filled",
+            actor,
+            detail={f: {"old": None, "new": mask_account(v)} for f, v in filled.items()},
+            records=[person],
+        )
     return person
+
+
+def _find_person(session: Session, number: str, lock: bool) -> Person | None:
+    query = select(Person).where(Person.id_number == number)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalar(query)
+
+
+def lock_person(session: Session, id_number: str, name: str, actor: str) -> Person:
+    """The trainee's row, created if new and locked either way: two submissions for one
+    trainee are decided one after the other, the second seeing the first (PostgreSQL; on
+    SQLite writers queue anyway)."""
+    number = _checked(identity.citizen_id, id_number, "person.id_number")
+    person = _find_person(session, number, lock=True)
+    if person is None:
+        # a race to register the same new person: the loser's insert fails on the unique key
+        # inside a savepoint, and it then waits for the winner's row like anyone else
+        try:
+            with session.begin_nested():
+                register_person(session, number, name, actor=actor)
+        except IntegrityError:
+            pass
+        person = _find_person(session, number, lock=True)
+        assert person is not None
+    if person.name != name.strip():
+        raise InvalidInput(
+            "person.name", f"ID {identity.masked_id(number)} is registered under another name"
+        )
+    return person
+
+
+def mask_account(number: str | None) -> str | None:
+    """An account number as the trail shows it: the last 4 characters."""
+    if not number:
+        return None
+    return "*" * max(len(number) - 4, 0) + number[-4:]
+
+
+def masked_accounts(holder: Person | Organisation) -> dict[str, str | None]:
+    fields = PAYOUT_FIELDS if isinstance(holder, Person) else ("bank_account",)
+    return {f: mask_account(getattr(holder, f)) for f in fields}
 
 
 def register_organisation(
@@ -125,6 +262,8 @@ def register_organisation(
     district_code: str,
     public_institution: bool = False,
     bank_account: str | None = None,
+    *,
+    actor: str = "system",
 ) -> Organisation:
     if kind not in ORGANISATION_KINDS:
         raise InvalidInput("kind", f"unknown organisation kind '{kind}'")
@@ -142,6 +281,20 @@ def register_organisation(
         )
         session.add(org)
         session.flush()
+        record(
+            session,
+            "organisation",
+            org.id,
+            "registered",
+            actor,
+            detail={"credit_code": code, "name": name, **masked_accounts(org)},
+            records=[org],
+        )
+    elif bank_account and bank_account != org.bank_account:
+        raise Refused(
+            f"organisation {code} is registered: its account is changed only through an "
+            "account-change request (账户变更), approved by the bureau"
+        )
     return org
 
 
@@ -163,6 +316,11 @@ def record_certificate(
         raise InvalidInput("type", f"one of {', '.join(CERTIFICATE_TYPES)}")
     if session.scalar(select(Certificate.id).where(Certificate.number == number)):
         raise InvalidInput("number", f"certificate {number} is recorded already")
+    if issuer_id is not None and _trained(session, person.id, issuer_id):
+        raise Refused(
+            "an institution does not record certificates of its own trainees: the bureau or "
+            "the assessment body does"
+        )
     cert = Certificate(
         person_id=person.id,
         type=type,
@@ -184,6 +342,16 @@ def record_certificate(
         detail={"number": number, "person_id": person.id},
     )
     return cert
+
+
+def _trained(session: Session, person_id: int, organisation_id: int) -> bool:
+    """The organisation runs a class the person is on."""
+    on_class = (
+        select(Enrolment.id)
+        .join(TrainingClass, TrainingClass.id == Enrolment.class_id)
+        .where(Enrolment.person_id == person_id, TrainingClass.organisation_id == organisation_id)
+    )
+    return session.scalar(on_class.limit(1)) is not None
 
 
 def _checked(check: object, value: str, field: str) -> str:

@@ -141,7 +141,7 @@ def import_roster(
     session: Session, actor: str, class_id: int, data: bytes, on: dt.date
 ) -> list[Enrolment]:
     """Enrol every trainee of the file, or nobody (see the module docstring)."""
-    cls = classes.get_class(session, class_id)
+    cls = classes.get_class(session, class_id, lock=True)
     rows = read(data)
     problems: list[RowProblem] = []
     on_roster = set(
@@ -155,12 +155,21 @@ def import_roster(
         known = session.scalar(select(Person).where(Person.id_number == row.id_number))
         if known is not None and known.name != row.name:
             problems.append(RowProblem(row.row, "姓名", "与该身份号码登记的姓名不一致"))
+        if known is not None and row.card and row.card != known.social_security_card:
+            # a roster never changes a registered trainee's payout account
+            problems.append(
+                RowProblem(
+                    row.row,
+                    "社会保障卡号",
+                    "与该学员登记的卡号不一致：已登记学员的账户须由本人申请变更，经人社部门审核",
+                )
+            )
     if problems:
         raise RosterRejected(problems)
     enrolled = []
     for row in rows:
         person = registry.register_person(
-            session, row.id_number, row.name, row.phone, social_security_card=row.card
+            session, row.id_number, row.name, row.phone, social_security_card=row.card, actor=actor
         )
         enrolled.append(classes.enrol(session, actor, cls.id, person, on))
     return enrolled

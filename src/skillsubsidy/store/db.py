@@ -2,15 +2,22 @@
 
 Every write of the services runs in one transaction (``Database.run`` or ``transaction``):
 committed when the work returns, rolled back when it raises, so an error never leaves
-half a change. Work that must not race (the ledger controls at submission) runs
-serialisable: on PostgreSQL with ``SERIALIZABLE`` isolation and a retry when the server
-picks it as the loser; on SQLite every write transaction takes the write lock at its start
-(``BEGIN IMMEDIATE``), so writers simply queue.
+half a change. Just before the commit the transaction's events are appended to the audit
+chain (``store.chain.seal``).
+
+Work that must not race takes locks instead of relying on retries: on PostgreSQL
+transactions run ``READ COMMITTED`` and the services lock the rows they decide on
+(``SELECT … FOR UPDATE``: the trainee at submission, the fund when a batch is drafted or
+paid, the claim they move), so a second request waits for the first and then sees it; on
+SQLite every write transaction takes the write lock at its start (``BEGIN IMMEDIATE``), so
+writers simply queue. A deadlock or a lock held too long is retried a few times; what still
+fails is ``Busy`` (the API answers 503 with ``Retry-After``), never a half-written change.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,12 +28,27 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+
+from skillsubsidy.store.chain import seal
 
 URL_SETTING = "SKILLSUBSIDY_DATABASE_URL"
 DEFAULT_URL = "sqlite:///skillsubsidy.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
-_RETRIES = 8
+_RETRIES = 4
+# PostgreSQL: give up waiting for a lock after this, and end a session left idle inside a
+# transaction (a crashed worker), so the pool never fills with stuck connections
+LOCK_TIMEOUT_MS = 5000
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 120_000
+
+
+class Busy(Exception):
+    """The database could not take the work now (lock wait, deadlock, no free connection):
+    nothing was written; try again shortly."""
+
+    retry_after = 1
+
 
 T = TypeVar("T")
 
@@ -55,7 +77,18 @@ def make_engine(url: str, writer: bool = True) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    options = (
+        f"-c lock_timeout={LOCK_TIMEOUT_MS} "
+        f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}"
+    )
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=10,
+        connect_args={"options": options},
+    )
 
 
 class Database:
@@ -76,13 +109,13 @@ class Database:
         upgrade(self.url, self.engine)
 
     @contextmanager
-    def transaction(self, serializable: bool = False) -> Iterator[Session]:
-        """One unit of work: commit on success, roll back on any error."""
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: its events sealed into the audit chain and committed on
+        success, everything rolled back on any error."""
         session = self._sessions()
-        if serializable and self.is_postgresql:
-            session.connection(execution_options={"isolation_level": "SERIALIZABLE"})
         try:
             yield session
+            seal(session)
             session.commit()
         except BaseException:
             session.rollback()
@@ -90,22 +123,26 @@ class Database:
         finally:
             session.close()
 
-    def run(self, work: Callable[[Session], T], serializable: bool = False) -> T:
-        """``work`` in one transaction; serialisable work is retried when PostgreSQL
-        aborts it for a conflict with a concurrent transaction (it then sees the winner)."""
+    def run(self, work: Callable[[Session], T]) -> T:
+        """``work`` in one transaction, tried again (from the start, on fresh data) when
+        PostgreSQL picks it as the loser of a deadlock or a race; ``Busy`` when that goes on."""
         for attempt in range(_RETRIES):
             try:
-                with self.transaction(serializable) as session:
+                with self.transaction() as session:
                     return work(session)
+            except PoolTimeout as exc:
+                raise Busy("no database connection free") from exc
             except DBAPIError as exc:
-                if not (serializable and _is_conflict(exc)) or attempt == _RETRIES - 1:
+                if not _is_conflict(exc):
                     raise
-                time.sleep(0.01 * (attempt + 1))
+                if attempt == _RETRIES - 1:
+                    raise Busy(str(exc.orig)) from exc
+                time.sleep(0.02 * (attempt + 1) + random.random() * 0.02)
         raise AssertionError("unreachable")
 
     def write(self, work: Callable[[Session], T]) -> T:
-        """``run`` serialisable: for requests from outside, where any two may race."""
-        return self.run(work, serializable=True)
+        """``run``, for requests from outside, where any two may race."""
+        return self.run(work)
 
     def session(self) -> Session:
         """A read-only look (nothing is committed)."""
@@ -119,8 +156,10 @@ class Database:
 
 def _is_conflict(exc: DBAPIError) -> bool:
     """PostgreSQL chose this transaction as the loser of a race: serialization_failure,
-    deadlock_detected, or a unique key another transaction took first."""
-    return getattr(exc.orig, "sqlstate", None) in ("40001", "40P01", "23505")
+    deadlock_detected, lock_not_available (lock_timeout); SQLite: database is locked."""
+    if getattr(exc.orig, "sqlstate", None) in ("40001", "40P01", "55P03"):
+        return True
+    return "database is locked" in str(exc.orig)
 
 
 def alembic_config(url: str) -> Config:

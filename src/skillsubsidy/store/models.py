@@ -17,6 +17,7 @@ from sqlalchemy import (
     JSON,
     Date,
     DateTime,
+    Dialect,
     Enum,
     ForeignKey,
     Index,
@@ -24,23 +25,59 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
-    func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from skillsubsidy.domain import claim_facts
 from skillsubsidy.domain.workflow import (
+    LEDGER_STATUSES,
     ClaimStatus,
     ClassStatus,
     NoticeStatus,
     ObjectionStatus,
     PaymentBatchStatus,
+    PayoutChangeStatus,
     RecoveryStatus,
 )
 
 MONEY = Numeric(14, 2, asdecimal=True)
 JSON_DOC = JSON().with_variant(JSONB(), "postgresql")
+# a claim that holds its place in the trainee's ledger (on its way or granted)
+LIVE_CLAIM = "status IN ({})".format(", ".join(f"'{s}'" for s in sorted(LEDGER_STATUSES)))
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A moment, stored in UTC and always read back timezone-aware (SQLite keeps no zone:
+    without this its times come back naive and are read 8 hours early as Beijing time)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a naive datetime cannot be stored: give it a zone")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        moment: dt.datetime = value
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def status(enum: type[StrEnum], name: str) -> Enum:
@@ -69,14 +106,16 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         Decimal: MONEY,
         dt.date: Date(),
-        dt.datetime: DateTime(timezone=True),
+        dt.datetime: UTCDateTime(),
         dict[str, Any]: JSON_DOC,
         list[Any]: JSON_DOC,
     }
 
 
 def _now() -> Any:
-    return func.now()
+    # set by Python, in UTC, so a row's time is known before it is written (the audit chain
+    # hashes it) and is the same on both databases
+    return utc_now
 
 
 class District(Base):
@@ -109,7 +148,7 @@ class FundMovement(Base):
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"))
     recovery_id: Mapped[int | None] = mapped_column(ForeignKey("recovery.id"))
     note: Mapped[str | None] = mapped_column(String(256))
-    at: Mapped[dt.datetime] = mapped_column(server_default=_now())
+    at: Mapped[dt.datetime] = mapped_column(default=_now())
 
 
 class Person(Base):
@@ -125,7 +164,7 @@ class Person(Base):
     # 社会保障卡 financial account: individual subsidies are paid to it
     social_security_card: Mapped[str | None] = mapped_column(String(32))
     bank_account: Mapped[str | None] = mapped_column(String(64))  # when no card account
-    created_at: Mapped[dt.datetime] = mapped_column(server_default=_now())
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now())
 
 
 class Organisation(Base):
@@ -221,6 +260,27 @@ class Claim(Base):
     from the records it rests on; ``status`` moves only through the services."""
 
     __tablename__ = "claim"
+    __table_args__ = (
+        # one live claim per trainee and certificate, and per trainee, class and kind: a
+        # repeat (or a race of 200 identical submissions) cannot become a second claim
+        Index(
+            "uq_claim_live_certificate",
+            "person_id",
+            "certificate_id",
+            unique=True,
+            sqlite_where=text(f"certificate_id IS NOT NULL AND {LIVE_CLAIM}"),
+            postgresql_where=text(f"certificate_id IS NOT NULL AND {LIVE_CLAIM}"),
+        ),
+        Index(
+            "uq_claim_live_class",
+            "person_id",
+            "class_id",
+            "kind",
+            unique=True,
+            sqlite_where=text(f"class_id IS NOT NULL AND {LIVE_CLAIM}"),
+            postgresql_where=text(f"class_id IS NOT NULL AND {LIVE_CLAIM}"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -234,7 +294,7 @@ class Claim(Base):
     certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
     facts: Mapped[dict[str, Any]]
     status: Mapped[ClaimStatus] = mapped_column(status(ClaimStatus, "claim_status"), index=True)
-    submitted_at: Mapped[dt.datetime] = mapped_column(server_default=_now())
+    submitted_at: Mapped[dt.datetime] = mapped_column(default=_now())
     person: Mapped[Person] = relationship()
     organisation: Mapped[Organisation | None] = relationship()
     training_class: Mapped[TrainingClass | None] = relationship()
@@ -246,6 +306,11 @@ class Claim(Base):
     def decision(self) -> Decision | None:
         """The decision in force: the latest."""
         return self.decisions[-1] if self.decisions else None
+
+    @property
+    def declared(self) -> dict[str, Any]:
+        """What the applicant declared rather than the records gave (告知承诺)."""
+        return claim_facts.declared(self.facts or {})
 
 
 class Decision(Base):
@@ -267,7 +332,7 @@ class Decision(Base):
     warnings: Mapped[list[Any]]
     explanation: Mapped[list[Any]]
     decided_by: Mapped[str] = mapped_column(String(64))
-    decided_at: Mapped[dt.datetime] = mapped_column(server_default=_now())
+    decided_at: Mapped[dt.datetime] = mapped_column(default=_now())
     claim: Mapped[Claim] = relationship(back_populates="decisions")
 
 
@@ -277,6 +342,10 @@ class Event(Base):
     __tablename__ = "event"
     __table_args__ = (Index("ix_event_entity", "entity", "entity_id", "id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    # the audit chain (store.chain): the event's place, the hash of the one before, its own
+    seq: Mapped[int] = mapped_column(unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(32))  # claim | class | notice | objection …
     entity_id: Mapped[int]
     action: Mapped[str] = mapped_column(String(32))
@@ -285,7 +354,51 @@ class Event(Base):
     actor: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON_DOC)
-    at: Mapped[dt.datetime] = mapped_column(server_default=_now())
+    at: Mapped[dt.datetime] = mapped_column(default=_now())
+
+
+class AuditHead(Base):
+    """The end of the audit chain (one row): taken under lock by each transaction that
+    appends events, so the chain is one line in commit order."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class PayoutChange(Base):
+    """A change of payout account, its own step: requested by the trainee (or the payee
+    organisation for its own account), approved or refused by a caseworker."""
+
+    __tablename__ = "payout_change"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    field: Mapped[str] = mapped_column(String(32))  # social_security_card | bank_account
+    new_value: Mapped[str] = mapped_column(String(64))
+    status: Mapped[PayoutChangeStatus] = mapped_column(
+        status(PayoutChangeStatus, "payout_change_status"), default=PayoutChangeStatus.REQUESTED
+    )
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[dt.datetime] = mapped_column(default=_now())
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a create sent with an ``Idempotency-Key``: a repeat gets it again."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64))  # hash of who sent it
+    key: Mapped[str] = mapped_column(String(128))
+    request_hash: Mapped[str] = mapped_column(String(64))  # method, path and body
+    status_code: Mapped[int | None]  # None while the first request is in progress
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now())
 
 
 class PublicNotice(Base):
@@ -318,12 +431,15 @@ class Objection(Base):
     """异议 lodged during a notice; the objector is told the outcome (003 二(三))."""
 
     __tablename__ = "objection"
+    # one contact objects to one claim once: a repeat counts as the first
+    __table_args__ = (UniqueConstraint("claim_id", "notice_id", "contact_key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("public_notice.id"), index=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id"), index=True)
     lodged_on: Mapped[dt.date]
     objector: Mapped[str] = mapped_column(String(64))
     contact: Mapped[str] = mapped_column(String(128))
+    contact_key: Mapped[str] = mapped_column(String(128))  # the contact, normalised
     grounds: Mapped[str] = mapped_column(Text)
     status: Mapped[ObjectionStatus] = mapped_column(
         status(ObjectionStatus, "objection_status"), default=ObjectionStatus.LODGED
@@ -342,7 +458,7 @@ class PaymentBatch(Base):
     status: Mapped[PaymentBatchStatus] = mapped_column(
         status(PaymentBatchStatus, "batch_status"), default=PaymentBatchStatus.DRAFT
     )
-    created_at: Mapped[dt.datetime] = mapped_column(server_default=_now())
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now())
     paid_on: Mapped[dt.date | None]
     fund: Mapped[FundAccount] = relationship()
     payments: Mapped[list[Payment]] = relationship(back_populates="batch")
@@ -377,7 +493,7 @@ class Recovery(Base):
     status: Mapped[RecoveryStatus] = mapped_column(
         status(RecoveryStatus, "recovery_status"), default=RecoveryStatus.ORDERED
     )
-    ordered_at: Mapped[dt.datetime] = mapped_column(server_default=_now())
+    ordered_at: Mapped[dt.datetime] = mapped_column(default=_now())
     recovered_on: Mapped[dt.date | None]
 
 
@@ -393,6 +509,34 @@ class User(Base):
     districts: Mapped[list[Any]] = mapped_column(default=list)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the API token
+    # sha256 of the API token; None once revoked
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    token_expires_at: Mapped[dt.datetime | None]
     password_hash: Mapped[str | None] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
+
+
+class WebSession(Base):
+    """A signed-in browser session, held on the server: the cookie carries only its id, and
+    signing out revokes it, so a copied cookie stops working."""
+
+    __tablename__ = "web_session"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie's id
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now())
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class LoginFailure(Base):
+    """A failed sign-in, for throttling by username and by address."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_username_at", "username", "at"),
+        Index("ix_login_failure_address_at", "address", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(default=_now())

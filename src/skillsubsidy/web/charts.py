@@ -189,7 +189,7 @@ def _frame(width: int, height: int, ticks: Sequence[Decimal], unit: str) -> _Fra
 def _open(ident: str, width: int, height: int, title: str, desc: str) -> list[str]:
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}"'
-        f' width="{width}" height="{height}" style="max-width: 100%; height: auto;"'
+        f' width="{width}" height="{height}" class="chart-svg"'
         f' role="img" aria-labelledby="{ident}-title" aria-describedby="{ident}-desc"'
         f' font-family="{FONT_FAMILY}">',
         f'<title id="{ident}-title">{_esc(title)}</title>',

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 
 from skillsubsidy.api.auth import ORGANISATION_ROLES, DatabaseDep, Principal, Today
 from skillsubsidy.api.routes.notices import public_lines
+from skillsubsidy.api.security import client_address, over_limit
+from skillsubsidy.domain.dates import CHINA
 from skillsubsidy.domain.identity import masked_id
 from skillsubsidy.domain.workflow import (
     ClaimStatus,
@@ -30,7 +32,7 @@ from skillsubsidy.policy.vocabulary import DISTRICT_NAMES, KIND_NAMES
 from skillsubsidy.services import claims, notices, payments, users
 from skillsubsidy.services.audit import trail
 from skillsubsidy.services.errors import InvalidInput, NotFound, ServiceError
-from skillsubsidy.store.db import Database
+from skillsubsidy.store.db import Busy, Database
 from skillsubsidy.store.models import (
     Claim,
     Evidence,
@@ -44,7 +46,7 @@ from skillsubsidy.store.models import (
 )
 from skillsubsidy.web import charts
 from skillsubsidy.web.labels import CLAIM_ACTIONS, STATUS_NAMES, labels
-from skillsubsidy.web.session import Csrf, MaybeUser, UserDep, csrf_token
+from skillsubsidy.web.session import SESSION_KEY, Csrf, MaybeUser, UserDep, csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(include_in_schema=False)
@@ -81,11 +83,13 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def refusal(request: Request, who: Principal | None, exc: Exception) -> HTMLResponse:
-    codes: dict[type[Exception], int] = {InvalidInput: 422, NotFound: 404}
+    codes: dict[type[Exception], int] = {InvalidInput: 422, NotFound: 404, Busy: 503}
     code = codes.get(type(exc), 409)
     if isinstance(exc, HTTPException):
         code = exc.status_code
         message = str(exc.detail)
+    elif isinstance(exc, Busy):
+        message = "系统繁忙，本次操作未生效，请稍后重试"
     else:
         message = str(exc)
     return page(request, "error.html", who, status_code=code, title="无法办理", message=message)
@@ -103,7 +107,7 @@ def attempt(
     (nothing was written)."""
     try:
         result = db.write(work)
-    except (ServiceError, IllegalTransition, HTTPException, ValueError) as exc:
+    except (ServiceError, IllegalTransition, HTTPException, ValueError, Busy) as exc:
         return refusal(request, who, exc)
     return redirect_with(request, done(result), message)
 
@@ -124,27 +128,51 @@ def login(
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> Response:
-    with db.session() as s:
-        found = users.by_username(s, username.strip())
-        ok = found is not None and users.check_password(found, password)
-        user_id = found.id if found is not None else None
-    if not ok:
-        return page(
+    def again(code: int, text: str, headers: dict[str, str] | None = None) -> HTMLResponse:
+        answer = page(
             request,
             "login.html",
             None,
-            status_code=401,
+            status_code=code,
             title="登录",
-            username=username,
-            flash={"text": "用户名或密码不正确", "kind": "error"},
+            username=username[:64],
+            flash={"text": text, "kind": "error"},
         )
-    request.session.clear()  # a new session on sign-in (no fixation)
-    request.session["user_id"] = user_id
+        answer.headers.update(headers or {})
+        return answer
+
+    address = client_address(request)
+    try:
+        # counted as a failure before the password is checked, erased only on success
+        attempt_id = db.write(lambda s: users.open_login_attempt(s, username, address))
+    except users.LoginThrottled as exc:
+        minutes = max(1, -(-exc.retry_after // 60))
+        return again(
+            429,
+            f"登录失败次数过多，请 {minutes} 分钟后再试",
+            {"Retry-After": str(exc.retry_after)},
+        )
+    with db.session() as s:
+        found = users.sign_in(s, username, password)
+        user_id = found.id if found is not None else None
+    if user_id is None:
+        return again(401, "用户名或密码不正确")
+    previous = request.session.get(SESSION_KEY)
+    sid = db.write(
+        lambda s: users.complete_sign_in(
+            s, attempt_id, user_id, previous if isinstance(previous, str) else None
+        )
+    )
+    request.session.clear()  # a new session (and CSRF token) on sign-in: no fixation
+    request.session[SESSION_KEY] = sid
     return RedirectResponse("/", status_code=303)
 
 
 @router.post("/logout")
-def logout(request: Request, _: Csrf) -> Response:
+def logout(request: Request, db: DatabaseDep, _: Csrf) -> Response:
+    raw = request.session.get(SESSION_KEY)
+    if isinstance(raw, str) and raw:
+        db.write(lambda s: users.end_web_session(s, raw))  # a copied cookie dies with it
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -261,7 +289,8 @@ def _home_numbers(
         ]
     paid: list[tuple[str, Decimal]] = []
     if who.role in ("finance", "admin", "auditor", "caseworker"):
-        month = today.replace(day=1)
+        # the month began at midnight in China (times are stored in UTC)
+        month = dt.datetime.combine(today.replace(day=1), dt.time(), CHINA)
         rows = s.execute(
             select(FundAccount.district_code, func.sum(FundMovement.amount))
             .join(FundAccount, FundMovement.fund_id == FundAccount.id)
@@ -340,6 +369,11 @@ def claim_page(request: Request, claim_id: int, db: DatabaseDep, who: UserDep) -
             if who.works_on_district(claim.district_code)
             else []
         )
+        steps = claims.reviewers(s, claim.id)
+        # four eyes: whoever did 初审 is not offered 复核 (the service refuses it anyway)
+        four_eyes = claim.status == ClaimStatus.CHECKED and steps["checked"] == who.actor
+        if four_eyes:
+            actions = [a for a in actions if a[0] != "review"]
         _ = claim.person.name, claim.organisation, claim.training_class, claim.decision
         objections = list(
             s.scalars(
@@ -358,7 +392,10 @@ def claim_page(request: Request, claim_id: int, db: DatabaseDep, who: UserDep) -
             actions=actions,
             masked_id=masked_id(claim.person.id_number),
             objections=objections,
-            resolves=who.works_on_district(claim.district_code),
+            resolves=who.works_on_district(claim.district_code)
+            and who.actor not in steps.values(),
+            steps=steps,
+            four_eyes=four_eyes,
         )
 
 
@@ -381,9 +418,9 @@ def claim_action(
             raise HTTPException(403, f"申请 {claim_id} 不在您的办理范围内")
         match action:
             case "check":
-                claims.check_claim(s, who.actor, claim_id)
+                claims.check_claim(s, who.actor, claim_id, reason)
             case "review":
-                claims.review_claim(s, who.actor, claim_id)
+                claims.review_claim(s, who.actor, claim_id, reason)
             case "return":
                 claims.return_claim(s, who.actor, claim_id, reason)
             case "recover":
@@ -501,6 +538,9 @@ def object_to(
     contact: Annotated[str, Form()],
     grounds: Annotated[str, Form()],
 ) -> Response:
+    if (limited := _anonymous_limit(request, who, "objection")) is not None:
+        return limited
+
     def work(s: Session) -> int:
         return notices.lodge_objection(s, notice_id, claim_id, objector, contact, grounds, today).id
 
@@ -512,6 +552,18 @@ def object_to(
         lambda _: f"/notices/{notice_id}",
         "异议已受理，复核结果将告知您留下的联系方式",
     )
+
+
+def _anonymous_limit(request: Request, who: Principal | None, name: str) -> HTMLResponse | None:
+    """Visitors who are not signed in share the API's per-address limit (``api.security``)."""
+    if who is not None:
+        return None
+    retry_after = over_limit(request, name)
+    if retry_after is None:
+        return None
+    answer = refusal(request, None, HTTPException(429, f"请求过于频繁，请 {retry_after} 秒后再试"))
+    answer.headers["Retry-After"] = str(retry_after)
+    return answer
 
 
 # --- eligibility check -----------------------------------------------------------------
@@ -561,6 +613,8 @@ async def eligibility_check(
 ) -> HTMLResponse:
     """The engine's decision on a would-be claim, with the trainee's own live claims counted
     when a trainee is signed in."""
+    if (limited := _anonymous_limit(request, who, "evaluate")) is not None:
+        return limited
     form: dict[str, Any] = {k: str(v) for k, v in (await request.form()).items()}
     facts: dict[str, Any] = {
         "id": "eligibility-check",

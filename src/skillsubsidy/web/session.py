@@ -1,4 +1,5 @@
-"""Sign-in for the pages: a signed session cookie holding the user id, and a CSRF token
+"""Sign-in for the pages: a signed session cookie holding the random id of a server-side
+session (``web_session``; revoked at sign-out, expiring after eight hours), and a CSRF token
 that every form sends back (checked on every POST)."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Form, HTTPException, Request, status
 
 from skillsubsidy.api.auth import DatabaseDep, Principal
-from skillsubsidy.store.models import User
+from skillsubsidy.services import users
 
 SECRET_SETTING = "SKILLSUBSIDY_SECRET_KEY"
 ENV_SETTING = "SKILLSUBSIDY_ENV"
@@ -46,14 +47,19 @@ def check_csrf(request: Request, csrf: Annotated[str, Form()] = "") -> None:
 Csrf = Annotated[None, Depends(check_csrf)]
 
 
+SESSION_KEY = "sid"  # the raw session id; the database keeps only its sha256
+
+
 def signed_in(request: Request, db: DatabaseDep) -> Principal | None:
-    user_id = request.session.get("user_id")
-    if user_id is None:
+    """The user of the cookie's session, if that session is live on the server: a signed
+    cookie alone is not enough (a copy of it dies at sign-out)."""
+    raw = request.session.get(SESSION_KEY)
+    if not isinstance(raw, str) or not raw:
         return None
     with db.session() as s:
-        user = s.get(User, user_id)
-        if user is None or not user.active:
-            request.session.pop("user_id", None)
+        user = users.web_session_user(s, raw)
+        if user is None:
+            request.session.pop(SESSION_KEY, None)
             return None
         return Principal.of(user)
 

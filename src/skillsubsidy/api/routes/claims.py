@@ -9,13 +9,21 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from skillsubsidy.api.auth import ORGANISATION_ROLES, DatabaseDep, Principal, forbidden, roles
+from skillsubsidy.api.auth import (
+    ORGANISATION_ROLES,
+    DatabaseDep,
+    Principal,
+    Today,
+    forbidden,
+    roles,
+)
 from skillsubsidy.api.schemas import (
     ChangesBody,
     ClaimCreate,
     ClaimPublic,
     DecisionPublic,
     EventPublic,
+    OpinionBody,
     ReasonBody,
 )
 from skillsubsidy.domain.workflow import ClaimStatus
@@ -57,7 +65,10 @@ def _own(s: Session, who: Principal, claim_id: int) -> Claim:
 
 
 @router.post("", response_model=ClaimPublic, status_code=201)
-def submit_claim(body: ClaimCreate, db: DatabaseDep, who: Applicant) -> ClaimPublic:
+def submit_claim(body: ClaimCreate, db: DatabaseDep, who: Applicant, today: Today) -> ClaimPublic:
+    """A claim on the records it names (certificate, class); the facts carry only what the
+    applicant declares, and the date of application is today's (the server's)."""
+
     def work(s: Session) -> ClaimPublic:
         facts = body.facts
         if who.role == "trainee":
@@ -76,6 +87,7 @@ def submit_claim(body: ClaimCreate, db: DatabaseDep, who: Applicant) -> ClaimPub
             who.actor,
             facts,
             person_name=body.person_name,
+            applied_on=today,
             organisation_id=body.organisation_id,
             class_id=body.class_id,
             certificate_id=body.certificate_id,
@@ -135,10 +147,14 @@ def _step(
 
 
 @router.post("/{claim_id}/check", response_model=ClaimPublic)
-def check_claim(claim_id: int, db: DatabaseDep, who: Caseworker) -> ClaimPublic:
-    """初审 passed."""
+def check_claim(claim_id: int, body: OpinionBody, db: DatabaseDep, who: Caseworker) -> ClaimPublic:
+    """初审 passed, with the caseworker's opinion (审核意见)."""
     return _step(
-        db, who, claim_id, _in_district, lambda s: claims.check_claim(s, who.actor, claim_id)
+        db,
+        who,
+        claim_id,
+        _in_district,
+        lambda s: claims.check_claim(s, who.actor, claim_id, body.opinion),
     )
 
 
@@ -155,10 +171,14 @@ def return_claim(claim_id: int, body: ReasonBody, db: DatabaseDep, who: Casework
 
 
 @router.post("/{claim_id}/review", response_model=ClaimPublic)
-def review_claim(claim_id: int, db: DatabaseDep, who: Caseworker) -> ClaimPublic:
-    """复核 passed."""
+def review_claim(claim_id: int, body: OpinionBody, db: DatabaseDep, who: Caseworker) -> ClaimPublic:
+    """复核 passed, with an opinion; not by whoever did the claim's 初审 (409 says who)."""
     return _step(
-        db, who, claim_id, _in_district, lambda s: claims.review_claim(s, who.actor, claim_id)
+        db,
+        who,
+        claim_id,
+        _in_district,
+        lambda s: claims.review_claim(s, who.actor, claim_id, body.opinion),
     )
 
 

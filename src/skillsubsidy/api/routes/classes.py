@@ -151,6 +151,8 @@ def enrol(
             body.name,
             social_security_card=body.social_security_card,
             bank_account=body.bank_account,
+            actor=who.actor,
+            bureau=who.role == "admin",
         )
         enrolment = classes.enrol(s, who.actor, class_id, person, on)
         return {"id": enrolment.id, "person_id": person.id}

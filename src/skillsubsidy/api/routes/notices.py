@@ -19,6 +19,7 @@ from skillsubsidy.api.schemas import (
     ObjectionPublic,
     ObjectionResolve,
 )
+from skillsubsidy.api.security import anonymous_limit
 from skillsubsidy.domain.identity import masked_name
 from skillsubsidy.domain.workflow import NoticeStatus, ObjectionStatus
 from skillsubsidy.services import notices
@@ -118,7 +119,12 @@ def show_notice(notice_id: int, db: DatabaseDep) -> NoticePublic:
         return _public(s, notices.get_notice(s, notice_id))
 
 
-@router.post("/notices/{notice_id}/objections", response_model=ObjectionPublic, status_code=201)
+@router.post(
+    "/notices/{notice_id}/objections",
+    response_model=ObjectionPublic,
+    status_code=201,
+    dependencies=[Depends(anonymous_limit("objection"))],  # public: limited per address
+)
 def lodge_objection(
     notice_id: int, body: ObjectionCreate, db: DatabaseDep, on: Today
 ) -> ObjectionPublic:

@@ -11,18 +11,26 @@ from sqlalchemy.orm import Session
 from skillsubsidy.api.auth import DatabaseDep, Principal, forbidden, principal, roles
 from skillsubsidy.api.schemas import (
     CertificateCreate,
+    DistrictCreate,
     OrganisationCreate,
     OrganisationPublic,
+    PayoutChangeCreate,
+    PayoutChangeDecision,
+    PayoutChangePublic,
     PersonCreate,
     PersonPublic,
 )
-from skillsubsidy.services import registry
-from skillsubsidy.store.models import Organisation
+from skillsubsidy.services import payouts, registry
+from skillsubsidy.services.errors import InvalidInput
+from skillsubsidy.store.models import Organisation, PayoutChange
 
 router = APIRouter(tags=["registry"])
 Admin = Annotated[Principal, Depends(roles())]
 Registrar = Annotated[Principal, Depends(roles("caseworker", "institution", "employer", "school"))]
 Issuer = Annotated[Principal, Depends(roles("caseworker", "institution"))]
+Holder = Annotated[Principal, Depends(roles("trainee", "institution", "employer", "school"))]
+Caseworker = Annotated[Principal, Depends(roles("caseworker"))]
+BUREAU = ("caseworker", "admin")
 # who may record a certificate: the bureau, or the evaluation institution that issued it
 ISSUING_KINDS = ("evaluation_institution",)
 
@@ -56,16 +64,97 @@ def create_organisation(
 ) -> OrganisationPublic:
     return db.write(
         lambda s: OrganisationPublic.model_validate(
-            registry.register_organisation(s, **body.model_dump())
+            registry.register_organisation(s, **body.model_dump(), actor=who.actor)
         )
     )
 
 
+@router.post("/districts", status_code=201)
+def add_district(body: DistrictCreate, db: DatabaseDep, who: Admin) -> dict[str, str]:
+    """The bureau registers a district and its fund (districts never come from a claim)."""
+
+    def work(s: Session) -> dict[str, str]:
+        district = registry.add_district(s, who.actor, body.code, body.name, body.jurisdiction)
+        return {"code": district.code, "name": district.name}
+
+    return db.write(work)
+
+
 @router.post("/people", response_model=PersonPublic, status_code=201)
 def register_person(body: PersonCreate, db: DatabaseDep, who: Registrar) -> PersonPublic:
+    """A trainee registered, or found when registered already. A payout account given for a
+    registered person must be the one on record (409 otherwise: the holder asks for an
+    account change); only the bureau may fill one in where none is on record."""
     return db.write(
-        lambda s: PersonPublic.model_validate(registry.register_person(s, **body.model_dump()))
+        lambda s: PersonPublic.model_validate(
+            registry.register_person(
+                s, **body.model_dump(), actor=who.actor, bureau=who.role in BUREAU
+            )
+        )
     )
+
+
+@router.post("/payout-changes", response_model=PayoutChangePublic, status_code=201)
+def request_payout_change(
+    body: PayoutChangeCreate, db: DatabaseDep, who: Holder
+) -> PayoutChangePublic:
+    """账户变更, asked for by the holder: a trainee for their own account, an organisation's
+    user for the organisation's. A caseworker decides it."""
+
+    def work(s: Session) -> PayoutChangePublic:
+        if who.role == "trainee":
+            holder = {"person_id": who.person_id}
+        else:
+            holder = {"organisation_id": who.organisation_id}
+            if body.field != "bank_account":
+                raise InvalidInput("field", "an organisation is paid to its bank_account")
+        change = payouts.request_change(s, who.actor, body.field, body.new_value, **holder)
+        return PayoutChangePublic.of(change)
+
+    return db.write(work)
+
+
+@router.get("/payout-changes", response_model=list[PayoutChangePublic])
+def list_payout_changes(
+    db: DatabaseDep, who: Annotated[Principal, Depends(principal)]
+) -> list[PayoutChangePublic]:
+    """The changes the caller asked for (holders) or may decide (caseworkers: their
+    districts); everyone's for the admin and the auditor."""
+    with db.session() as s:
+        query = select(PayoutChange).order_by(PayoutChange.id.desc()).limit(500)
+        if who.role == "trainee":
+            query = query.where(PayoutChange.person_id == who.person_id)
+        elif who.role in ("institution", "employer", "school"):
+            query = query.where(PayoutChange.organisation_id == who.organisation_id)
+        elif who.role not in ("caseworker", "admin", "auditor"):
+            raise forbidden("account changes")
+        found = list(s.scalars(query))
+        if who.role == "caseworker":
+            found = [c for c in found if _decides(s, who, c)]
+        return [PayoutChangePublic.of(c) for c in found]
+
+
+@router.post("/payout-changes/{change_id}/decision", response_model=PayoutChangePublic)
+def decide_payout_change(
+    change_id: int, body: PayoutChangeDecision, db: DatabaseDep, who: Caseworker
+) -> PayoutChangePublic:
+    """A caseworker of the holder's district approves (the account changes; batches already
+    drafted keep the old one) or refuses."""
+
+    def work(s: Session) -> PayoutChangePublic:
+        change = payouts.get_change(s, change_id)
+        if not _decides(s, who, change):
+            raise forbidden(f"account change {change_id} is for a holder outside your districts")
+        decided = payouts.decide_change(s, who.actor, change_id, body.approve, body.reason)
+        return PayoutChangePublic.of(decided)
+
+    return db.write(work)
+
+
+def _decides(s: Session, who: Principal, change: PayoutChange) -> bool:
+    if who.role == "admin":
+        return True
+    return any(who.works_on_district(d) for d in payouts.holder_districts(s, change))
 
 
 @router.post("/certificates", status_code=201)
@@ -77,7 +166,7 @@ def record_certificate(body: CertificateCreate, db: DatabaseDep, who: Issuer) ->
             org = s.get(Organisation, who.organisation_id)
             if org is None or org.kind not in ISSUING_KINDS:
                 raise forbidden("only the bureau or an evaluation institution records certificates")
-        person = registry.register_person(s, body.id_number, body.name)
+        person = registry.register_person(s, body.id_number, body.name, actor=who.actor)
         cert = registry.record_certificate(
             s,
             who.actor,
