@@ -8,15 +8,20 @@ lines carry ``error``), 2 the command could not run.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from contextlib import nullcontext
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from skillsubsidy.store.db import Database
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="skillsubsidy — 职业技能培训补贴: rules engine and tools.",
@@ -160,6 +165,26 @@ app.add_typer(users_app, name="users")
 CLI_ACTOR = "admin:cli"  # who the audit trail names for a token issued or revoked here
 
 
+def _user_work(work: Callable[[Session], T]) -> T:
+    """One transaction on the configured database; refusals and an unreachable or
+    un-migrated database end with exit status 2 and the reason."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from skillsubsidy.services.errors import ServiceError
+    from skillsubsidy.store.db import Database
+
+    db = Database()
+    try:
+        return db.run(work)
+    except ServiceError as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        reason = str(exc).splitlines()[0]
+        raise _fail(f"database: {reason} (is it reachable and upgraded: db upgrade?)") from None
+    finally:
+        db.dispose()
+
+
 @users_app.command("token")
 def users_token(
     username: Annotated[str, typer.Argument(help="the user")],
@@ -168,16 +193,8 @@ def users_token(
     """Issue USERNAME a new API token (the old one stops working). Printed once: only its
     hash is kept."""
     from skillsubsidy.services import users
-    from skillsubsidy.services.errors import ServiceError
-    from skillsubsidy.store.db import Database
 
-    db = Database()
-    try:
-        token = db.run(lambda s: users.issue_token(s, CLI_ACTOR, username, days))
-    except ServiceError as exc:
-        raise _fail(str(exc)) from None
-    finally:
-        db.dispose()
+    token = _user_work(lambda s: users.issue_token(s, CLI_ACTOR, username, days))
     typer.echo(token)
     typer.echo(f"token of {username}: valid {days} days, shown only now", err=True)
 
@@ -186,16 +203,8 @@ def users_token(
 def users_revoke(username: Annotated[str, typer.Argument(help="the user")]) -> None:
     """Revoke USERNAME's API token at once."""
     from skillsubsidy.services import users
-    from skillsubsidy.services.errors import ServiceError
-    from skillsubsidy.store.db import Database
 
-    db = Database()
-    try:
-        db.run(lambda s: users.revoke_token(s, CLI_ACTOR, username))
-    except ServiceError as exc:
-        raise _fail(str(exc)) from None
-    finally:
-        db.dispose()
+    _user_work(lambda s: users.revoke_token(s, CLI_ACTOR, username))
     typer.echo(f"token of {username} revoked")
 
 

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from skillsubsidy.demo.seed import DEMO_PASSWORD, Demo, citizen_id
 from skillsubsidy.domain.workflow import ClaimStatus
-from skillsubsidy.services import claims
+from skillsubsidy.services import claims, registry
 from skillsubsidy.store.db import Database
 
 
@@ -48,9 +48,20 @@ def test_caseworker_reviews_and_publishes_then_a_visitor_objects(
     expect(page.get_by_role("heading", name="补贴决定")).to_be_visible()
     expect(page.locator("table").first).to_contain_text("003")  # every step cites a clause
     page.screenshot(path=shots / "03-claim.png", full_page=True)
+    page.get_by_label("初审通过：审核意见").fill("材料齐全，证书与花名册一致")
     page.get_by_role("button", name="初审通过").click()
     expect(page.locator(".flash")).to_have_text("已办理")
     expect(page.locator("h1 .status")).to_have_text("初审通过")
+    # four eyes: who did 初审 is told why there is no 复核 button
+    expect(page.get_by_role("button", name="复核通过")).to_have_count(0)
+    expect(page.locator("aside")).to_contain_text("复核须由另一位经办人办理")
+    claim_url = page.url
+    context.close()
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    _sign_in(page, base, "luchengfh")
+    page.goto(claim_url)
+    page.get_by_label("复核通过：审核意见").fill("复核无误，同意公示")
     page.get_by_role("button", name="复核通过").click()
     expect(page.locator("h1 .status")).to_have_text("复核通过")
     reference = page.locator("h1").inner_text().split()[1]
@@ -91,16 +102,31 @@ def test_user_input_is_shown_as_text(
         "claimant": "individual",
         "route": "competition",
         "district": "330302",
-        "applied_on": "2024-06-01",
         "person": {"id_number": number, "hukou_local": True},
-        "certificate": {
-            "type": "vocational",
-            "occupation": evil,
-            "level": 4,
-            "issued_on": "2024-05-20",
-        },
     }
-    claim_id = db.write(lambda s: claims.submit_claim(s, "applicant", facts, person_name=evil).id)
+
+    def submit(s: Any) -> int:
+        person = registry.register_person(s, number, evil)
+        cert = registry.record_certificate(
+            s,
+            "caseworker:lucheng",
+            person,
+            type="vocational",
+            occupation=evil,
+            level=4,
+            number="EVIL-1",
+            issued_on=dt.date(2024, 5, 20),
+        )
+        return claims.submit_claim(
+            s,
+            "applicant",
+            facts,
+            person_name=evil,
+            applied_on=dt.date(2024, 6, 1),
+            certificate_id=cert.id,
+        ).id
+
+    claim_id = db.write(submit)
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
     dialogs: list[str] = []

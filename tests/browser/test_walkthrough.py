@@ -17,7 +17,6 @@ from playwright.sync_api import Page, expect
 from skillsubsidy.demo.seed import DEMO_PASSWORD, Demo, citizen_id
 from skillsubsidy.services import registry
 from skillsubsidy.store.db import Database
-from skillsubsidy.store.models import Certificate
 from tests.browser.conftest import Clock
 
 TRAINEES = [
@@ -113,13 +112,13 @@ def test_from_filing_to_payment(
     def certify(s: Any) -> None:
         for name, number in TRAINEES:
             person = registry.register_person(s, number, name)
-            s.add(
-                Certificate(
-                    person_id=person.id,
-                    type="training_pass",
-                    number=f"PX-{number[-6:]}",
-                    issued_on=start + dt.timedelta(days=6),
-                )
+            registry.record_certificate(
+                s,
+                "caseworker:lucheng",
+                person,
+                type="training_pass",
+                number=f"PX-{number[-6:]}",
+                issued_on=start + dt.timedelta(days=6),
             )
 
     db.write(certify)
@@ -127,15 +126,23 @@ def test_from_filing_to_payment(
     inst.get_by_role("button", name="为本班学员一键申请补贴").click()
     expect(inst.locator(".flash")).to_have_text("已提交 2 份申请")
 
-    # 初审, 复核, 公示
+    # 初审 by one caseworker, 复核 by another, 公示
     case.goto(f"{base}/claims?status=submitted&kind=project")
     for _ in TRAINEES:
         case.locator("tbody tr").first.get_by_role("link").click()
         expect(case.locator("main")).to_contain_text("30 课时")
+        case.get_by_label("初审通过：审核意见").fill("材料齐全")
         case.get_by_role("button", name="初审通过").click()
-        case.get_by_role("button", name="复核通过").click()
-        expect(case.locator("h1 .status")).to_have_text("复核通过")
+        expect(case.locator("h1 .status")).to_have_text("初审通过")
         case.goto(f"{base}/claims?status=submitted&kind=project")
+    second = _as(browser, base, "luchengfh")
+    second.goto(f"{base}/claims?status=checked&kind=project")
+    for _ in TRAINEES:
+        second.locator("tbody tr").first.get_by_role("link").click()
+        second.get_by_label("复核通过：审核意见").fill("复核无误")
+        second.get_by_role("button", name="复核通过").click()
+        expect(second.locator("h1 .status")).to_have_text("复核通过")
+        second.goto(f"{base}/claims?status=checked&kind=project")
     case.goto(f"{base}/claims?status=reviewed&kind=project")
     for box in case.get_by_role("checkbox").all():
         box.check()
@@ -153,12 +160,14 @@ def test_from_filing_to_payment(
     visitor.get_by_role("button", name="提交异议").click()
     expect(visitor.locator(".flash")).to_contain_text("异议已受理")
 
-    case.goto(f"{base}/claims?status=re_review")
-    case.locator("tbody tr").first.get_by_role("link").click()
-    case.get_by_label("复核意见").fill("核查签到表与培训视频，学员全程参训，异议不成立")
-    case.get_by_role("button", name="异议不成立").click()
-    expect(case.locator(".flash")).to_contain_text("异议已处理")
-    case.screenshot(path=shots / "12-objection-resolved.png", full_page=True)
+    # judged by a caseworker who did neither 初审 nor 复核 of the claim
+    chief = _as(browser, base, "luchengkz")
+    chief.goto(f"{base}/claims?status=re_review")
+    chief.locator("tbody tr").first.get_by_role("link").click()
+    chief.get_by_label("复核意见").fill("核查签到表与培训视频，学员全程参训，异议不成立")
+    chief.get_by_role("button", name="异议不成立").click()
+    expect(chief.locator(".flash")).to_contain_text("异议已处理")
+    chief.screenshot(path=shots / "12-objection-resolved.png", full_page=True)
 
     case.goto(notice_url)
     case.get_by_role("button", name="结束公示").click()

@@ -4,6 +4,7 @@ on both databases. 401 without a token, 403 outside the role or its scope."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -119,8 +120,8 @@ def test_organisations_file_their_own_classes(demo_api: tuple[TestClient, Demo])
         "subsidy_kind": "certificate",
         "title": "电工培训班",
         "hours": "40",
-        "starts_on": "2030-03-04",
-        "ends_on": "2030-03-20",
+        "starts_on": str(TODAY + dt.timedelta(days=90)),
+        "ends_on": str(TODAY + dt.timedelta(days=106)),
         "venue": "学院路",
         "occupation": "电工",
         "level": 4,

@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
+from stdnum.cn import uscc
 
 from skillsubsidy.api.app import create_app
 from skillsubsidy.demo.seed import Demo
 from skillsubsidy.domain.dates import china_today
 from skillsubsidy.domain.workflow import ClaimStatus
-from skillsubsidy.services import claims, notices, payments, payouts, registry
-from skillsubsidy.services.errors import Refused
+from skillsubsidy.services import claims, classes, notices, payments, payouts, registry
+from skillsubsidy.services.errors import InvalidInput, Refused
 from skillsubsidy.store.chain import verify
 from skillsubsidy.store.db import Database
 from skillsubsidy.store.models import (
@@ -544,3 +545,282 @@ def test_the_application_role_cannot_edit_the_trail(
             assert verify(s) is None
     finally:
         app_db.dispose()
+
+
+# found in review: what a record holds is never the applicant's to say ----------------------
+
+
+def test_a_claim_on_a_class_is_filed_where_the_class_was_and_for_its_kind(api: Any) -> None:
+    client, db, demo = api
+    with db.session() as s:
+        claim = s.get(Claim, demo.claims[ClaimStatus.SUBMITTED])
+        person, cls, cert = claim.person.id_number, claim.class_id, claim.certificate_id
+        name = claim.person.name
+    db.run(lambda s: claims.withdraw_claim(s, "trainee", demo.claims[ClaimStatus.SUBMITTED]))
+    base = {
+        "facts": {
+            "jurisdiction": "wenzhou",
+            "kind": "certificate",
+            "claimant": "individual",
+            "district": "330303",  # 龙湾, but the class was filed in 鹿城
+            "person": {"id_number": person},
+        },
+        "person_name": name,
+        "class_id": cls,
+        "certificate_id": cert,
+    }
+    moved = client.post("/api/v1/claims", json=base, headers=_as(demo, "longwan"))
+    assert moved.status_code == 422 and moved.json()["detail"][0]["loc"] == ["body", "district"]
+    shopping = {**base["facts"], "district": "330702", "jurisdiction": "jinhua"}
+    assert (
+        client.post(
+            "/api/v1/claims", json={**base, "facts": shopping}, headers=_as(demo, "admin")
+        ).status_code
+        == 422
+    )
+    wrong_kind = {
+        **base["facts"],
+        "district": "330302",
+        "kind": "project",
+        "claimant": "individual",
+    }
+    answer = client.post(
+        "/api/v1/claims", json={**base, "facts": wrong_kind}, headers=_as(demo, "lucheng")
+    )
+    assert answer.status_code == 422
+    # and the trainee's jurisdiction follows the district even with no class behind the claim
+    me = demo.people[0]
+    jinhua = {**_competition(me), "jurisdiction": "jinhua"}
+    assert client.post(
+        "/api/v1/claims",
+        json={"facts": jinhua, "person_name": "陈晓明", "certificate_id": cert},
+        headers=_as(demo, "chenxm"),
+    ).json()["detail"][0]["loc"] == ["body", "jurisdiction"]
+
+
+def test_an_organisation_claims_as_what_it_is(api: Any) -> None:
+    client, db, demo = api
+    # yucai (a training institution) claiming enterprise training as an "employer"
+    cls = db.run(
+        lambda s: (
+            classes.create_class(
+                s,
+                "institution:yucai",
+                organisation_id=demo.organisations["institution"],
+                district_code="330302",
+                subsidy_kind="pre_job",
+                title="岗前培训",
+                hours=Decimal(8),
+                starts_on=TODAY,
+                ends_on=TODAY,
+                venue="学院路",
+            ).id
+        )
+    )
+    answer = client.post(
+        "/api/v1/claims",
+        json={
+            "facts": {
+                "jurisdiction": "wenzhou",
+                "kind": "pre_job",
+                "claimant": "employer",
+                "district": "330302",
+                "person": {"id_number": demo.people[1]},
+            },
+            "person_name": "x",
+            "organisation_id": demo.organisations["institution"],
+            "class_id": cls,
+        },
+        headers=_as(demo, "yucai"),
+    )
+    assert answer.status_code in (409, 422), answer.text
+    # nor may an organisation file a trainee's individual claim
+    individual = client.post(
+        "/api/v1/claims",
+        json={
+            "facts": _competition(demo.people[1]),
+            "person_name": "x",
+            "organisation_id": demo.organisations["institution"],
+            "certificate_id": 1,
+        },
+        headers=_as(demo, "yucai"),
+    )
+    assert individual.status_code == 422
+    assert individual.json()["detail"][0]["loc"] == ["body", "organisation_id"]
+
+
+def test_training_days_and_the_employment_rate_come_from_the_class(database: Database) -> None:
+    db = database
+    id_number = make_id("130100", seq=621)
+
+    def setup(s: Any) -> tuple[int, int]:
+        registry.add_district(s, "admin", "130100", "示范县", "county")
+        org = registry.register_organisation(
+            s,
+            "training_institution",
+            "县培训学校",
+            "52130100MA2H7E4RA" + uscc.calc_check_digit("52130100MA2H7E4RA"),
+            "130100",
+        )
+        cls = classes.create_class(
+            s,
+            "institution",
+            organisation_id=org.id,
+            district_code="130100",
+            subsidy_kind="order_training",
+            title="订单班",
+            hours=Decimal(8),
+            starts_on=D(2024, 6, 10),
+            ends_on=D(2024, 6, 10),
+            venue="县城",
+        )
+        classes.file_class(s, "institution", cls.id, D(2024, 6, 1))
+        classes.approve_class(s, "caseworker:a", cls.id, D(2024, 6, 2))
+        person = registry.register_person(s, id_number, "吴一")
+        classes.enrol(s, "institution", cls.id, person, D(2024, 6, 3))
+        classes.start_class(s, "institution", cls.id, D(2024, 6, 10))
+        classes.finish_class(s, "institution", cls.id, D(2024, 6, 10))
+        return cls.id, org.id
+
+    cls, org = db.run(setup)
+    facts: dict[str, Any] = {
+        "jurisdiction": "county",
+        "kind": "order_training",
+        "claimant": "training_institution",
+        "district": "130100",
+        "person": {"id_number": id_number},
+    }
+
+    def submit(s: Any, given: dict[str, Any]) -> Claim:
+        return claims.submit_claim(
+            s,
+            "institution",
+            given,
+            person_name="吴一",
+            applied_on=D(2024, 7, 1),
+            class_id=cls,
+            organisation_id=org,
+        )
+
+    with pytest.raises(InvalidInput, match="training"):
+        db.run(lambda s: submit(s, {**facts, "training": {"days": 1000, "employment_rate": 1}}))
+    first = db.run(lambda s: submit(s, facts))
+    assert first.status == ClaimStatus.REJECTED  # no rate recorded: nothing to pay
+    assert "employment_rate_below_minimum" in first.decision.reasons
+    db.run(lambda s: classes.record_employment_rate(s, "caseworker:a", cls, Decimal("0.9")))
+    second = db.run(lambda s: submit(s, facts))
+    assert second.decision.eligible and second.decision.amount == Decimal("150.00")  # 1 day
+    with db.session() as s:
+        assert verify(s) is None
+
+
+def test_a_shortage_finding_is_the_bureaus_and_four_eyes_hold_after_it(api: Any) -> None:
+    client, _, demo = api
+    claim = demo.claims[ClaimStatus.SUBMITTED]
+    finding = {"certificate": {"in_shortage_list": True}}
+    returned = demo.claims[ClaimStatus.RETURNED]
+    by_applicant = client.post(
+        f"/api/v1/claims/{returned}/resubmit",
+        json={"reason": "补正", "changes": finding},
+        headers=_as(demo, "admin"),
+    )
+    assert by_applicant.status_code == 422
+    by_bureau = client.post(
+        f"/api/v1/claims/{claim}/redecide",
+        json={"reason": "该工种列入紧缺目录", "changes": finding},
+        headers=_as(demo, "lucheng"),
+    )
+    assert by_bureau.status_code == 200, by_bureau.text
+    opinion = {"opinion": "同意"}
+    client.post(f"/api/v1/claims/{claim}/check", json=opinion, headers=_as(demo, "luchengfh"))
+    # after 初审 the decision is no longer re-decided (it would reach 复核 unchecked)
+    late = client.post(
+        f"/api/v1/claims/{claim}/redecide",
+        json={"reason": "改", "changes": {}},
+        headers=_as(demo, "luchengkz"),
+    )
+    assert late.status_code == 409
+
+
+def test_the_bureau_sets_an_account_only_through_a_change_approved_by_another(api: Any) -> None:
+    client, db, demo = api
+    nobody = make_id("330302", seq=631)
+    cert = {
+        "id_number": nobody,
+        "name": "周无卡",
+        "type": "vocational",
+        "occupation": "电工",
+        "level": 4,
+        "number": "NOCARD-1",
+        "issued_on": str(TODAY - dt.timedelta(days=5)),
+    }
+    assert (
+        client.post("/api/v1/certificates", json=cert, headers=_as(demo, "lucheng")).status_code
+        == 201
+    )
+    fill = client.post(
+        "/api/v1/people",
+        json={"id_number": nobody, "name": "周无卡", "social_security_card": "CASEWORKER01"},
+        headers=_as(demo, "lucheng"),
+    )
+    assert fill.status_code == 409
+    person_id = _person(db, nobody).id
+    asked = client.post(
+        "/api/v1/payout-changes",
+        json={
+            "field": "social_security_card",
+            "new_value": "SSC-COUNTER-0001",
+            "person_id": person_id,
+        },
+        headers=_as(demo, "lucheng"),
+    )
+    assert asked.status_code == 201, asked.text
+    own = client.post(
+        f"/api/v1/payout-changes/{asked.json()['id']}/decision",
+        json={"approve": True, "reason": "核实"},
+        headers=_as(demo, "lucheng"),
+    )
+    assert own.status_code == 409  # who asked does not decide
+    assert _person(db, nobody).social_security_card is None
+    other = client.post(
+        f"/api/v1/payout-changes/{asked.json()['id']}/decision",
+        json={"approve": True, "reason": "持卡核实无误"},
+        headers=_as(demo, "luchengfh"),
+    )
+    assert other.status_code == 200
+    assert _person(db, nobody).social_security_card == "SSC-COUNTER-0001"
+
+
+def test_one_open_account_change_per_holder_under_a_race(database: Database) -> None:
+    import threading
+
+    person_id = database.run(
+        lambda s: (
+            registry.register_person(s, make_id(seq=641), "郑一", social_security_card="OLD1").id
+        )
+    )
+    start = threading.Barrier(8)
+    outcomes: list[object] = []
+
+    def ask(n: int) -> None:
+        start.wait()
+        try:
+            outcomes.append(
+                database.run(
+                    lambda s: (
+                        payouts.request_change(
+                            s, "trainee:z", "bank_account", f"6222{n:08d}", person_id=person_id
+                        ).id
+                    )
+                )
+            )
+        except Refused as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(isinstance(o, int) for o in outcomes) == 1, outcomes
+    assert sum(isinstance(o, Refused) for o in outcomes) == 7

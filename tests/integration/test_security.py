@@ -27,7 +27,14 @@ from skillsubsidy.api.security import CONTENT_SECURITY_POLICY
 from skillsubsidy.services import users
 from skillsubsidy.services.errors import InvalidInput, NotFound
 from skillsubsidy.store.db import Database
-from skillsubsidy.store.models import Event, LoginFailure, User, WebSession, utc_now
+from skillsubsidy.store.models import (
+    Event,
+    IdempotencyRecord,
+    LoginFailure,
+    User,
+    WebSession,
+    utc_now,
+)
 
 PASSWORD = "correct horse battery"
 WEB = Path(__file__).resolve().parents[2] / "src" / "skillsubsidy" / "web"
@@ -305,6 +312,10 @@ def test_anonymous_evaluate_is_limited_per_address(
     assert refused.status_code == 429
     assert 0 < int(refused.headers["retry-after"]) <= 60
     assert evaluate({"Authorization": "Bearer not-a-token"}).status_code == 429
+    # refused before the idempotency middleware: nothing stored, so no 429 replayed later
+    assert evaluate({"Idempotency-Key": "k-1"}).status_code == 429
+    with database.session() as s:
+        assert s.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
     signed_in = {"Authorization": f"Bearer {token}"}
     assert [evaluate(signed_in).status_code for _ in range(5)] == [200] * 5
     other = TestClient(app, client=("203.0.113.8", 1))
@@ -377,7 +388,13 @@ def test_expired_and_revoked_tokens_are_refused(database: Database) -> None:
     database.write(lambda s: users.revoke_token(s, "admin:test", "alice"))
     assert _api_status(client, token) == 401
     with database.session() as s:
-        actions = list(s.scalars(select(Event.action).where(Event.entity == "user")))
+        actions = list(
+            s.scalars(
+                select(Event.action)
+                .where(Event.entity == "user", Event.action.like("token_%"))
+                .order_by(Event.id)
+            )
+        )
     assert actions == ["token_issued", "token_issued", "token_revoked"]
 
 
@@ -416,6 +433,15 @@ def test_cli_issues_and_revokes_tokens(database: Database, monkeypatch: pytest.M
         assert users.by_token(s, token) is None
     unknown = runner.invoke(cli.app, ["users", "token", "nobody"])
     assert unknown.exit_code == 2 and "nobody" in unknown.stderr
+    assert runner.invoke(cli.app, ["users", "token", "alice", "--days", "0"]).exit_code == 2
+
+
+def test_cli_token_on_a_database_not_upgraded(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SKILLSUBSIDY_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    result = CliRunner().invoke(cli.app, ["users", "revoke", "alice"])
+    assert result.exit_code == 2 and "db upgrade" in result.stderr
 
 
 # --- demo credentials ----------------------------------------------------------------------

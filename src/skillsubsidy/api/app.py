@@ -11,8 +11,14 @@ from sqlalchemy.exc import IntegrityError
 
 from skillsubsidy import __version__
 from skillsubsidy.api.idempotency import IdempotencyMiddleware
+from skillsubsidy.api.limits import InputGuard, InputLimits
 from skillsubsidy.api.routes import claims, classes, evaluate, finance, notices, registry
-from skillsubsidy.api.security import AnonymousLimits, SecurityHeaders
+from skillsubsidy.api.schemas import ERROR_RESPONSES
+from skillsubsidy.api.security import (
+    AnonymousLimitMiddleware,
+    AnonymousLimits,
+    SecurityHeaders,
+)
 from skillsubsidy.domain.dates import china_today
 from skillsubsidy.domain.workflow import IllegalTransition
 from skillsubsidy.services.errors import InvalidInput, NotFound, Refused
@@ -33,6 +39,7 @@ def create_app(
         openapi_url="/openapi.json",
         docs_url=None,  # the interactive docs load their scripts from the internet
         redoc_url=None,
+        responses=ERROR_RESPONSES,  # the refusals below, so the OpenAPI covers every answer
     )
     app.state.database = database or Database()
     app.state.clock = clock
@@ -41,8 +48,14 @@ def create_app(
     mount_pages(app)
     # a repeated create with the same Idempotency-Key gets the first answer again
     app.add_middleware(IdempotencyMiddleware, prefix=API)
-    # per-address limits of anonymous work (per worker process: see api.security)
+    # bodies within their limits, and only text both databases can store (api.limits);
+    # outside the idempotency middleware, so a refused request stores nothing
+    app.state.input_limits = InputLimits.from_environment()
+    app.add_middleware(InputGuard, limits=app.state.input_limits)
+    # per-address limits of anonymous work (per worker process: see api.security); outside
+    # the idempotency middleware, so a refused call stores nothing
     app.state.anonymous_limits = AnonymousLimits()
+    app.add_middleware(AnonymousLimitMiddleware, prefix=API)
     # added last, so outermost: it sees every answer, with the session cookie already set
     app.add_middleware(SecurityHeaders)
 

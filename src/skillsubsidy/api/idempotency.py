@@ -2,7 +2,10 @@
 
 A repeat of a create with the same key from the same caller gets the first answer again,
 marked ``Idempotency-Replayed: true``; a repeat while the first runs gets 409 with
-``Retry-After``; the same key with another body gets 422.
+``Retry-After``; the same key with another request gets 422. A key is the signed-in caller's
+(their user): an anonymous request or an unknown token is passed on untouched (it is refused
+or limited on its own), so nobody fills the table without signing in. The request is compared
+by method, path and body (JSON compared as data, not as bytes).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from skillsubsidy.services import idempotency
+from skillsubsidy.services import idempotency, users
 from skillsubsidy.store.db import Busy, Database
 
 HEADER = b"idempotency-key"
@@ -38,13 +41,16 @@ class IdempotencyMiddleware:
         if not (0 < len(key) <= MAX_KEY and key.isascii() and key.isprintable()):
             await _json(send, 422, _error("Idempotency-Key", f"1 to {MAX_KEY} printable ASCII"))
             return
-        body, more = await _read(receive)
-        who = headers.get(b"authorization") or b"anonymous:" + _client(scope).encode()
-        scope_hash = hashlib.sha256(who).hexdigest()
-        request_hash = hashlib.sha256(
-            b"\n".join([scope["path"].encode(), scope.get("query_string", b""), body])
-        ).hexdigest()
         db: Database = scope["app"].state.database
+        user_id = await to_thread.run_sync(_user, db, headers.get(b"authorization", b""))
+        if user_id is None:
+            await self.app(scope, receive, send)
+            return
+        body, more = await _read(receive)
+        scope_hash = hashlib.sha256(f"user:{user_id}".encode()).hexdigest()
+        request_hash = hashlib.sha256(
+            b"\n".join([scope["path"].encode(), scope.get("query_string", b""), _canonical(body)])
+        ).hexdigest()
         try:
             replay = await to_thread.run_sync(idempotency.begin, db, scope_hash, key, request_hash)
         except idempotency.KeyReused:
@@ -107,9 +113,22 @@ async def _read(receive: Receive) -> tuple[bytes, Message | None]:
             return body, {"type": "http.request", "body": body, "more_body": False}
 
 
-def _client(scope: Scope) -> str:
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
+def _user(db: Database, authorization: bytes) -> int | None:
+    """The signed-in user of a bearer token, or None."""
+    scheme, _, token = authorization.decode("latin-1").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    with db.session() as s:
+        user = users.by_token(s, token.strip())
+        return user.id if user is not None else None
+
+
+def _canonical(body: bytes) -> bytes:
+    """JSON as data (key order and spacing aside); anything else as it came."""
+    try:
+        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        return body
 
 
 def _error(field: str, message: str) -> dict[str, Any]:

@@ -4,10 +4,90 @@ models show what a caller may see."""
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path, Query
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+# --- the bounds every input is held to (a 422 naming the field, never a 500) -------------
+MAX_ID = 2**63 - 1  # a BIGINT on PostgreSQL, an INTEGER on SQLite
+# an id in a body, and in a path
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+# paging of every list
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=10**9)]
+# a filter by code or kind in a query string; a district's code in a path
+Filter = Annotated[str | None, Query(max_length=64)]
+DistrictCode = Annotated[str, Path(min_length=1, max_length=16)]
+# money: whole fen, more than nothing, at most 100 million yuan
+Money = Annotated[
+    Decimal, Field(gt=0, le=100_000_000, max_digits=11, decimal_places=2, allow_inf_nan=False)
+]
+# a class's hours (课时): finite, at most 2 decimal places (the column is NUMERIC(8, 2))
+Hours = Annotated[Decimal, Field(gt=0, le=10_000, decimal_places=2, allow_inf_nan=False)]
+# a reason, opinion or resolution
+Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+MAX_SIZE = 10_000  # trainees in one class
+MAX_DURATION = 24 * 3600  # seconds of one recording (one day of training at most)
+# the sane windows of dates (the upper ends depend on the server's date: checked in the routes)
+EARLIEST_CERTIFICATE = dt.date(1990, 1, 1)
+EARLIEST = dt.date(2000, 1, 1)  # classes, evidence, payments
+CLASS_HORIZON_YEARS = 2  # a class starts and ends at most this far ahead
+
+CHINA_ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+def china_time(moment: dt.datetime) -> dt.datetime:
+    """A stored moment (UTC; a naive one is read as UTC, as the store writes it) in
+    Asia/Shanghai: RFC 3339 with its offset, e.g. ``2026-12-03T17:32:05+08:00``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(CHINA_ZONE)
+
+
+# every datetime a Public model shows
+Moment = Annotated[dt.datetime, PlainSerializer(china_time, return_type=dt.datetime)]
+
+
+class ErrorPublic(BaseModel):
+    """A refusal in words; a 409 may add the clause, or the live claim a claim repeats."""
+
+    detail: str
+
+
+class FieldError(BaseModel):
+    """One problem, where it is (``["body", "hours"]``, ``["query", "limit"]``…)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorPublic(BaseModel):
+    """422: FastAPI's shape, used by every refusal that names a field."""
+
+    detail: list[FieldError]
+
+
+def _refusal(model: type[BaseModel], text: str) -> dict[str, Any]:
+    return {"model": model, "description": text}
+
+
+# declared on every operation (api.app), so the OpenAPI covers each answer the API gives
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _refusal(ErrorPublic, "the body could not be read"),
+    401: _refusal(ErrorPublic, "sign-in required, or an unknown, expired or revoked token"),
+    403: _refusal(ErrorPublic, "outside the caller's role or scope"),
+    404: _refusal(ErrorPublic, "no such record"),
+    409: _refusal(ErrorPublic, "refused by the process (the clause), a repeat, or a conflict"),
+    413: _refusal(ErrorPublic, "too large: the body, or too many claims in one evaluation"),
+    422: _refusal(ValidationErrorPublic, "invalid input, naming the field"),
+    429: _refusal(ErrorPublic, "too many anonymous requests from this address"),
+    503: _refusal(ErrorPublic, "busy: nothing was changed, try again (Retry-After)"),
+}
 
 
 class _In(BaseModel):
@@ -61,6 +141,9 @@ class DistrictCreate(_In):
 class PayoutChangeCreate(_In):
     field: str = Field(pattern=r"^(social_security_card|bank_account)$")
     new_value: str = Field(min_length=4, max_length=64, pattern=r"^[0-9A-Za-z -]+$")
+    # a caseworker asking on a holder's behalf names the holder; a holder never does
+    person_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    organisation_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
 
 
 class PayoutChangeDecision(_In):
@@ -105,20 +188,20 @@ class PersonPublic(_Out):
 
 
 class ClassCreate(_In):
-    organisation_id: int
+    organisation_id: Id
     district_code: str = Field(max_length=16)
     subsidy_kind: str = Field(max_length=32)
     title: str = Field(min_length=1, max_length=128)
-    hours: Decimal = Field(ge=0)
-    starts_on: dt.date
-    ends_on: dt.date
+    hours: Hours
+    starts_on: dt.date = Field(ge=EARLIEST)  # and at most 2 years ahead: the route checks
+    ends_on: dt.date = Field(ge=EARLIEST)  # not before starts_on: the route checks
     venue: str = Field(min_length=1, max_length=256)
     occupation: str | None = Field(default=None, max_length=64)
     level: int | None = Field(default=None, ge=1, le=5)
     course: str | None = Field(default=None, max_length=16)
-    teachers: list[dict[str, Any]] = []
-    schedule: list[dict[str, Any]] = []
-    max_size: int | None = Field(default=None, ge=1)
+    teachers: list[dict[str, Any]] = Field(default=[], max_length=200)
+    schedule: list[dict[str, Any]] = Field(default=[], max_length=2000)
+    max_size: int | None = Field(default=None, ge=1, le=MAX_SIZE)
     domestic_service: bool = False
 
 
@@ -139,11 +222,11 @@ class ClassPublic(_Out):
 
 
 class PaidBody(_In):
-    on: dt.date | None = None  # the bank's date, if earlier than today
+    on: dt.date | None = Field(default=None, ge=EARLIEST)  # the bank's date, if before today
 
 
 class ReasonBody(_In):
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class OpinionBody(_In):
@@ -162,9 +245,9 @@ class EnrolmentCreate(_In):
 class EvidenceCreate(_In):
     kind: str = Field(max_length=16)
     description: str = Field(min_length=1, max_length=256)
-    recorded_on: dt.date
+    recorded_on: dt.date = Field(ge=EARLIEST)  # not in the future: the route checks
     file_name: str | None = Field(default=None, max_length=256)
-    duration_seconds: int | None = Field(default=None, ge=0)
+    duration_seconds: int | None = Field(default=None, ge=0, le=MAX_DURATION)
 
 
 class CertificateCreate(_In):
@@ -174,7 +257,7 @@ class CertificateCreate(_In):
     occupation: str | None = Field(default=None, max_length=64)
     level: int | None = Field(default=None, ge=1, le=5)
     number: str = Field(min_length=1, max_length=64)
-    issued_on: dt.date
+    issued_on: dt.date = Field(ge=EARLIEST_CERTIFICATE)  # not after today: the route checks
     renewal: bool = False
 
 
@@ -184,13 +267,13 @@ class ClaimCreate(_In):
     # the training and the date come from the records and the server
     facts: dict[str, Any]
     person_name: str = Field(min_length=1, max_length=64)
-    organisation_id: int | None = None
-    class_id: int | None = None
-    certificate_id: int | None = None
+    organisation_id: Id | None = None
+    class_id: Id | None = None
+    certificate_id: Id | None = None
 
 
 class ChangesBody(_In):
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=2000)
     changes: dict[str, Any] = {}
 
 
@@ -206,7 +289,7 @@ class DecisionPublic(_Out):
     warnings: list[str]
     explanation: list[dict[str, Any]]
     decided_by: str
-    decided_at: dt.datetime
+    decided_at: Moment
 
 
 class ClaimPublic(_Out):
@@ -234,12 +317,12 @@ class EventPublic(_Out):
     actor: str
     reason: str | None
     detail: dict[str, Any] | None
-    at: dt.datetime
+    at: Moment
 
 
 class NoticeCreate(_In):
     district_code: str = Field(max_length=16)
-    claim_ids: list[int] = Field(min_length=1)
+    claim_ids: list[Id] = Field(min_length=1, max_length=1000)
     title: str | None = Field(default=None, max_length=128)
 
 
@@ -265,7 +348,7 @@ class NoticePublic(BaseModel):
 
 
 class ObjectionCreate(_In):
-    claim_id: int
+    claim_id: Id
     objector: str = Field(min_length=1, max_length=64)
     contact: str = Field(min_length=1, max_length=128)
     grounds: str = Field(min_length=1, max_length=2000)
@@ -306,8 +389,8 @@ class BatchPublic(_Out):
 
 
 class RecoveryCreate(_In):
-    reason: str = Field(min_length=1)
-    amount: Decimal | None = Field(default=None, gt=0)
+    reason: str = Field(min_length=1, max_length=2000)
+    amount: Money | None = None
 
 
 class RecoveryPublic(_Out):

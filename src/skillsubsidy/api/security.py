@@ -3,7 +3,8 @@
 * ``SecurityHeaders``: the browser-side hardening headers on every answer (pages, API,
   static files), and the ``Secure`` flag on cookies sent over HTTPS.
 * ``AnonymousLimits``: per-address rate limits for the work anyone may ask for without
-  signing in (the engine's evaluation, public objections).
+  signing in (the engine's evaluation, public objections): ``AnonymousLimitMiddleware`` for
+  the API, ``over_limit`` for the pages.
 
 The limits are counted in memory, per worker process (``limits``' moving window): with
 ``N`` workers an address gets up to ``N`` times the rate. That bounds the load; the sign-in
@@ -19,17 +20,20 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 import time
-from collections.abc import Callable
 
-from fastapi import HTTPException, Request, status
+from anyio import to_thread
+from fastapi import Request
+from fastapi.responses import JSONResponse
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from skillsubsidy.api.auth import DatabaseDep
 from skillsubsidy.services import users
+from skillsubsidy.store.db import Database
 
 # the pages keep every script and style in /static (no inline code), so 'self' is enough
 CONTENT_SECURITY_POLICY = (
@@ -86,10 +90,9 @@ def _attributes(cookie: bytes) -> set[bytes]:
     return {part.split(b"=")[0].strip().lower() for part in cookie.split(b";")[1:]}
 
 
-def client_address(request: Request) -> str:
+def address_key(host: str) -> str:
     """The key an address is counted under: the IP, IPv6 cut to its /64 (one subscriber
     usually holds a whole /64, and would otherwise get a fresh budget per address)."""
-    host = request.client.host if request.client else ""
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
@@ -99,6 +102,10 @@ def client_address(request: Request) -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
+
+
+def client_address(request: Request) -> str:
+    return address_key(request.client.host if request.client else "")
 
 
 def _rate(name: str) -> RateLimitItem:
@@ -130,35 +137,58 @@ class AnonymousLimits:
 
 
 def over_limit(request: Request, name: str) -> int | None:
+    """For the pages, which answer a refusal with their own page."""
     limits: AnonymousLimits = request.app.state.anonymous_limits
     return limits.hit(name, client_address(request))
 
 
-def too_many(retry_after: int) -> HTTPException:
-    return HTTPException(
-        status.HTTP_429_TOO_MANY_REQUESTS,
-        f"too many requests from this address: try again in {retry_after} s",
-        headers={"Retry-After": str(retry_after)},
-    )
-
-
-def _bearer_user(request: Request, db: DatabaseDep) -> bool:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+def _bearer_user(db: Database, authorization: str) -> bool:
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return False
     with db.session() as s:
         return users.by_token(s, token.strip()) is not None
 
 
-def anonymous_limit(name: str) -> Callable[[Request, DatabaseDep], None]:
-    """A route dependency: callers without a valid bearer token are limited per address
-    (an invalid token counts as none)."""
+class AnonymousLimitMiddleware:
+    """The API's anonymous limits, as middleware outside the idempotency middleware: a
+    refused call is answered before its body is read or anything is written, so neither
+    an ``Idempotency-Key`` record nor its 429 (which would be replayed after the wait) is
+    ever stored. Callers with a valid bearer token pass; an invalid token counts as none."""
 
-    def check(request: Request, db: DatabaseDep) -> None:
-        if _bearer_user(request, db):
-            return
-        retry_after = over_limit(request, name)
-        if retry_after is not None:
-            raise too_many(retry_after)
+    def __init__(self, app: ASGIApp, prefix: str) -> None:
+        self.app = app
+        self.rules = [
+            ("evaluate", re.compile(rf"{re.escape(prefix)}/evaluate/?")),
+            ("objection", re.compile(rf"{re.escape(prefix)}/notices/[^/]+/objections/?")),
+        ]
 
-    return check
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        name = self._rule(scope)
+        if name is not None:
+            retry_after = await to_thread.run_sync(self._over_limit, scope, name)
+            if retry_after is not None:
+                text = f"too many requests from this address: try again in {retry_after} s"
+                answer = JSONResponse(
+                    {"detail": text},
+                    status_code=429,
+                    headers={"Retry-After": str(retry_after)},
+                )
+                await answer(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _rule(self, scope: Scope) -> str | None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return None
+        return next((n for n, path in self.rules if path.fullmatch(scope["path"])), None)
+
+    @staticmethod
+    def _over_limit(scope: Scope, name: str) -> int | None:
+        state = scope["app"].state
+        authorization = Headers(scope=scope).get("authorization", "")
+        if authorization and _bearer_user(state.database, authorization):
+            return None
+        client = scope.get("client")
+        limits: AnonymousLimits = state.anonymous_limits
+        return limits.hit(name, address_key(str(client[0]) if client else ""))

@@ -35,11 +35,14 @@ DECLARED_TOP = (
 DECLARED_NESTED: dict[str, tuple[str, ...]] = {
     # every answer about the trainee (residency, insurance, pension…): the contract's person.*
     "person": _inner("person"),
-    "certificate": ("in_shortage_list", "skill_upgrade_subsidy_received"),
-    "training": ("days", "local_specialty", "employment_rate"),
+    # a lie here only loses the applicant money (the 技能提升补贴 already received)
+    "certificate": ("skill_upgrade_subsidy_received",),
     "employer": ("hired_on", "key_manufacturing", "trade_friction"),
     "apprentice": _inner("apprentice"),  # no record holds the apprenticeship contract
 }
+# what the bureau finds and sets when it corrects a claim (re-decision), never the applicant:
+# whether an occupation is in shortage, for the packs that publish no list
+BUREAU_FINDINGS: dict[str, tuple[str, ...]] = {"certificate": ("in_shortage_list",)}
 # the kinds whose claim rests on a certificate record, and on a filed class with its roster
 NEEDS_CERTIFICATE = frozenset({"certificate", "project", "master_apprentice", "new_skill_cert"})
 NEEDS_CLASS = frozenset(
@@ -56,16 +59,18 @@ def needs_class(kind: str, route: object) -> bool:
     return kind in NEEDS_CLASS
 
 
-def undeclarable(facts: dict[str, Any]) -> str | None:
-    """The first fact an applicant may not give (dotted), or None."""
+def undeclarable(facts: dict[str, Any], bureau: bool = False) -> str | None:
+    """The first fact an applicant (or, ``bureau``, a caseworker correcting the claim) may
+    not give (dotted), or None."""
     for key, value in facts.items():
         if key == "id":
             continue
-        if key in DECLARED_NESTED:
+        allowed = DECLARED_NESTED.get(key, ()) + (BUREAU_FINDINGS.get(key, ()) if bureau else ())
+        if key in DECLARED_NESTED or allowed:
             if not isinstance(value, dict):
                 return key
             for inner in value:
-                if inner not in DECLARED_NESTED[key]:
+                if inner not in allowed:
                     return f"{key}.{inner}"
         elif key not in DECLARED_TOP:
             return key

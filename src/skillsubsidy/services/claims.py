@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -29,7 +30,7 @@ from skillsubsidy.domain import claim_facts
 from skillsubsidy.domain.workflow import LEDGER_STATUSES, ClaimStatus, ClassStatus
 from skillsubsidy.policy.engine import Engine, evaluate
 from skillsubsidy.policy.loader import catalogue_version
-from skillsubsidy.services import registry
+from skillsubsidy.services import classes, registry
 from skillsubsidy.services.audit import move, record
 from skillsubsidy.services.errors import InvalidInput, NotFound, Refused
 from skillsubsidy.store.models import (
@@ -42,8 +43,9 @@ from skillsubsidy.store.models import (
     TrainingClass,
 )
 
-# after 复核 the decision is settled: an objection then upholds or dismisses, never re-decides
-REDECIDABLE = (ClaimStatus.SUBMITTED, ClaimStatus.RETURNED, ClaimStatus.CHECKED)
+# before 初审 only: a decision changed after 初审 would reach 复核 unchecked (the four eyes);
+# after 复核 it is settled: an objection then upholds or dismisses, never re-decides
+REDECIDABLE = (ClaimStatus.SUBMITTED, ClaimStatus.RETURNED)
 USABLE_CLASS = (ClassStatus.APPROVED, ClassStatus.RUNNING, ClassStatus.FINISHED)
 
 
@@ -102,6 +104,10 @@ def submit_claim(
     kind, route = facts.get("kind"), facts.get("route")
     if facts.get("claimant") not in (None, "individual") and organisation_id is None:
         raise InvalidInput("organisation_id", "an organisation's claim names the organisation")
+    if facts.get("claimant") == "individual" and organisation_id is not None:
+        raise InvalidInput(
+            "organisation_id", "an individual claim is the trainee's, not an organisation's"
+        )
     if isinstance(kind, str):
         if kind in claim_facts.NEEDS_CERTIFICATE and certificate_id is None:
             raise InvalidInput(
@@ -117,6 +123,9 @@ def submit_claim(
     )
     _refuse_duplicate(session, person.id, kind, class_id, certificate_id)
     district = registry.ensure_district(session, facts.get("district"))  # type: ignore[arg-type]
+    if facts.get("jurisdiction") != district.jurisdiction:
+        # the packs of a district's own city or county: no shopping for a better document
+        raise InvalidInput("jurisdiction", f"district {district.code} is {district.jurisdiction}")
     given = {**facts, "applied_on": applied_on.isoformat()}
     full = _completed(session, given, person.id, organisation_id, class_id, certificate_id)
     decision = _decide(session, full, person.id, exclude_claim=None)
@@ -159,8 +168,8 @@ def submit_claim(
     return claim
 
 
-def _check_declared(facts: dict[str, Any]) -> None:
-    wrong = claim_facts.undeclarable(facts)
+def _check_declared(facts: dict[str, Any], bureau: bool = False) -> None:
+    wrong = claim_facts.undeclarable(facts, bureau)
     if wrong is not None:
         raise InvalidInput(
             wrong,
@@ -219,9 +228,14 @@ def reviewers(session: Session, claim_id: int) -> dict[str, str | None]:
 
 
 def check_claim(session: Session, actor: str, claim_id: int, opinion: str) -> Claim:
-    """初审 passed: the papers are complete; the caseworker's opinion (审核意见) is recorded."""
+    """初审 passed: the papers are complete; the caseworker's opinion (审核意见) is recorded.
+    Not by whoever submitted the claim (a caseworker at the counter)."""
     claim = get_claim(session, claim_id, lock=True)
     _required(opinion, "opinion")
+    if actor in _who_did(session, claim.id, ("submitted",)):
+        raise FourEyes(
+            f"claim {claim.id}: {actor} submitted it, so its 初审 is for another caseworker"
+        )
     move(session, "claim", claim, ClaimStatus.CHECKED, "checked", actor, reason=opinion)
     return claim
 
@@ -257,7 +271,7 @@ def review_claim(session: Session, actor: str, claim_id: int, opinion: str) -> C
     if decision is None or not decision.eligible:
         raise Refused(f"claim {claim.id} is not eligible: reject it or re-decide it first")
     checked_by = reviewers(session, claim.id)["checked"]
-    if checked_by == actor:
+    if checked_by == actor or actor in _who_did(session, claim.id, ("submitted",)):
         raise FourEyes(
             f"claim {claim.id}: {actor} did its 初审, so its 复核 is for another caseworker "
             "(初审、复核由不同人员办理)"
@@ -291,12 +305,16 @@ def redecide_claim(
     _required(reason, "reason")
     if claim.status not in REDECIDABLE:
         raise Refused(f"claim {claim.id} is {claim.status}: its decision can no longer change")
-    record(session, "claim", claim.id, "redecided", actor, reason=reason)
-    return _redecide(session, claim, actor, changes)
+    record(session, "claim", claim.id, "redecided", actor, reason=reason, detail=changes or None)
+    return _redecide(session, claim, actor, changes, bureau=True)
 
 
 def _redecide(
-    session: Session, claim: Claim, actor: str, changes: dict[str, Any] | None
+    session: Session,
+    claim: Claim,
+    actor: str,
+    changes: dict[str, Any] | None,
+    bureau: bool = False,
 ) -> Decision:
     """Decide again on corrected declarations; what the records say still wins. What the
     claim is about — its trainee, kind, claimant, district, date — never changes: that is a
@@ -311,7 +329,7 @@ def _redecide(
             value = value.get(inner) if isinstance(value, dict) else None
         if value is not None:
             raise InvalidInput(key, "cannot be changed: withdraw and submit a new claim")
-    _check_declared(changes)
+    _check_declared(changes, bureau)
     facts = _completed(
         session,
         _merged(claim.facts, changes),
@@ -368,7 +386,7 @@ def _store_decision(
         pack_id=decision["policy"],
         pack_version=catalogue_version(),
         eligible=decision["eligible"],
-        amount=decision["amount"],
+        amount=Decimal(decision["amount"]),
         payee=decision["payee"],
         fund_district=decision["fund"],
         reasons=decision["reasons"],
@@ -391,7 +409,7 @@ def _store_decision(
             "reasons": stored.reasons,
             "pack": stored.pack_id,
         },
-        records=[stored],
+        records=[stored, claim],  # the facts it was decided on
     )
     return stored
 
@@ -417,23 +435,33 @@ def _completed(
                 "approved (经备案同意的职业技能培训)",
                 "003 一(一)2(1); 003 三(一)",
             )
-        if (
-            organisation_id is not None
-            and facts.get("claimant") != "individual"
-            and cls.organisation_id != organisation_id
-        ):
+        if organisation_id is not None and cls.organisation_id != organisation_id:
             raise InvalidInput("class_id", "the class was run by another organisation")
+        if cls.subsidy_kind != facts.get("kind"):
+            raise InvalidInput("class_id", f"the class was filed for {cls.subsidy_kind} claims")
+        if (facts.get("district"), facts.get("jurisdiction")) != (
+            cls.district_code,
+            cls.jurisdiction,
+        ):
+            raise InvalidInput(
+                "district",
+                f"a claim on class {cls.id} is filed where the class was: {cls.district_code}",
+            )
         enrolment = session.scalar(
             select(Enrolment).where(Enrolment.class_id == cls.id, Enrolment.person_id == person_id)
         )
         if enrolment is None:
             raise InvalidInput("class_id", "the trainee is not on this class's roster")
-        training = {
+        training: dict[str, Any] = {
             "hours": str(cls.hours),
+            "days": classes.training_days(cls),
             "starts_on": cls.starts_on.isoformat(),
             "enrolled_on": enrolment.enrolled_on.isoformat(),
             "filed_district": cls.district_code,
+            "local_specialty": cls.local_specialty,
         }
+        if cls.employment_rate is not None:
+            training["employment_rate"] = str(cls.employment_rate)
         if cls.filed_on:
             training["filed_on"] = cls.filed_on.isoformat()
         if cls.course:
@@ -443,6 +471,13 @@ def _completed(
         cert = session.get(Certificate, certificate_id)
         if cert is None or cert.person_id != person_id:
             raise InvalidInput("certificate_id", "not a certificate of this trainee")
+        trained_by = session.get(TrainingClass, class_id) if class_id else None
+        trainer = trained_by.organisation_id if trained_by else None
+        if cert.issuer_id is not None and cert.issuer_id in (organisation_id, trainer):
+            raise Refused(
+                "the certificate was recorded by the organisation that trained or claims for "
+                "the trainee: it cannot support this claim (the bureau records it)"
+            )
         values: dict[str, Any] = {
             "type": cert.type,
             "issued_on": cert.issued_on.isoformat(),
@@ -458,6 +493,8 @@ def _completed(
         org = session.get(Organisation, organisation_id)
         if org is None:
             raise NotFound("organisation", organisation_id)
+        if full.get("claimant") != org.kind:
+            raise InvalidInput("claimant", f"organisation {org.id} is a {org.kind}")
         if full.get("claimant") in ("employer", "master_studio"):  # its own district
             full = _merged(
                 full,
@@ -487,15 +524,18 @@ def _required(value: str, field: str) -> None:
         raise InvalidInput(field, "required")
 
 
-# the claimant of a class's claims when the organisation running it claims for its trainees
-ORGANISATION_CLAIMS = {
-    "project": "training_institution",
-    "entrepreneurship": "training_institution",
-    "pre_job": None,  # the organisation's own kind: employer or training institution
-    "master_apprentice": "master_studio",
-    "enterprise_training": "employer",
-    "order_training": None,
-}
+# the kinds an organisation running a class claims for its trainees (as what it is: an
+# employer, a training institution, a master studio…)
+ORGANISATION_CLAIMS = frozenset(
+    {
+        "project",
+        "entrepreneurship",
+        "pre_job",
+        "master_apprentice",
+        "enterprise_training",
+        "order_training",
+    }
+)
 NEEDS_CERTIFICATE = {"project", "master_apprentice"}
 
 
@@ -509,7 +549,7 @@ def submit_class_claims(
         raise NotFound("training class", class_id)
     if cls.subsidy_kind not in ORGANISATION_CLAIMS:
         raise Refused(f"{cls.subsidy_kind} claims are made by each trainee, not for the class")
-    claimant = ORGANISATION_CLAIMS[cls.subsidy_kind] or cls.organisation.kind
+    claimant = cls.organisation.kind
     made: list[Claim] = []
     skipped: list[str] = []
     claimed = set(session.scalars(select(Claim.person_id).where(Claim.class_id == cls.id)))

@@ -47,6 +47,7 @@ def create_class(
     schedule: list[Any] | None = None,
     max_size: int | None = None,
     domestic_service: bool = False,
+    local_specialty: bool = False,
 ) -> TrainingClass:
     org = session.get(Organisation, organisation_id)
     if org is None:
@@ -83,11 +84,12 @@ def create_class(
         schedule=schedule or [],
         max_size=max_size,
         domestic_service=domestic_service,
+        local_specialty=local_specialty,
         status=ClassStatus.DRAFT,
     )
     session.add(cls)
     session.flush()
-    record(session, "class", cls.id, "created", actor, to_status=ClassStatus.DRAFT)
+    record(session, "class", cls.id, "created", actor, to_status=ClassStatus.DRAFT, records=[cls])
     return cls
 
 
@@ -177,7 +179,15 @@ def enrol(
     enrolment = Enrolment(class_id=cls.id, person_id=person.id, enrolled_on=enrolled_on)
     session.add(enrolment)
     session.flush()
-    record(session, "class", cls.id, "enrolled", actor, detail={"person_id": person.id})
+    record(
+        session,
+        "class",
+        cls.id,
+        "enrolled",
+        actor,
+        detail={"person_id": person.id},
+        records=[enrolment],
+    )
     limit, clause = _size_limit(cls)
     if limit is not None and not cls.over_size and len(cls.enrolments) > limit:
         cls.over_size = True
@@ -190,6 +200,39 @@ def enrol(
             reason=f"roster above {limit} ({clause})",
         )
     return enrolment
+
+
+def record_employment_rate(
+    session: Session, actor: str, class_id: int, rate: Decimal
+) -> TrainingClass:
+    """订单式培训: the share of the class's trainees employed afterwards, as the bureau found
+    it (004 四(二)); the applicant never declares it."""
+    cls = get_class(session, class_id, lock=True)
+    if cls.subsidy_kind != "order_training":
+        raise Refused(f"class {cls.id} is not an order-training class")
+    if cls.status != ClassStatus.FINISHED:
+        raise Refused(f"class {cls.id} is {cls.status}: the rate is recorded once it is over")
+    if not Decimal(0) <= rate <= Decimal(1) or rate != rate.quantize(Decimal("0.0001")):
+        raise InvalidInput("employment_rate", "a share between 0 and 1, to 4 places")
+    cls.employment_rate = rate
+    session.flush()
+    record(
+        session,
+        "class",
+        cls.id,
+        "employment_rate_recorded",
+        actor,
+        detail={"employment_rate": str(rate)},
+        records=[cls],
+    )
+    return cls
+
+
+def training_days(cls: TrainingClass) -> int:
+    """The days of training: the scheduled dates, else every day from start to end."""
+    dates = {item.get("date") for item in cls.schedule or [] if isinstance(item, dict)}
+    dates.discard(None)
+    return len(dates) if dates else (cls.ends_on - cls.starts_on).days + 1
 
 
 def _size_limit(cls: TrainingClass) -> tuple[int | None, str]:

@@ -45,6 +45,7 @@ def publish_notice(
     )
     session.add(notice)
     session.flush()
+    items: list[NoticeItem] = []
     for claim_id in sorted(dict.fromkeys(claim_ids)):  # locked in one order: no deadlock
         claim = get_claim(session, claim_id, lock=True)
         if claim.district_code != district.code:
@@ -60,7 +61,8 @@ def publish_notice(
             actor,
             detail={"notice_id": notice.id},
         )
-        session.add(NoticeItem(notice_id=notice.id, claim_id=claim.id))
+        items.append(NoticeItem(notice_id=notice.id, claim_id=claim.id))
+    session.add_all(items)
     session.flush()
     record(
         session,
@@ -70,6 +72,7 @@ def publish_notice(
         actor,
         to_status=NoticeStatus.OPEN,
         detail={"claims": list(dict.fromkeys(claim_ids)), "last_day": str(notice.closes_on)},
+        records=[notice, *items],
     )
     return notice
 
@@ -143,6 +146,7 @@ def lodge_objection(
         f"public:{objector}",
         to_status=ObjectionStatus.LODGED,
         reason=grounds,
+        records=[objection],
     )
     if claim.status == ClaimStatus.IN_NOTICE:
         move(

@@ -1,9 +1,12 @@
 """账户变更: a change of the account a subsidy is paid to, as its own step.
 
 The holder asks (the trainee for their own card or bank account, an organisation's user for
-the organisation's account); a caseworker of the holder's district approves or refuses. The
-trail shows the old and the new account masked. A payment batch already drafted keeps the
-account it was drafted with: a change applies to the batches drafted after its approval.
+the organisation's account), or a caseworker asks on the holder's behalf (the trainee at the
+counter, with their ID and card); a caseworker of the holder's district who did not ask
+approves or refuses. Filling in an account where none is on record is a change like any
+other. The trail shows the old and the new account masked. A payment batch already drafted
+keeps the account it was drafted with: a change applies to the batches drafted after its
+approval.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import TypeVar
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from skillsubsidy.domain.workflow import PayoutChangeStatus
+from skillsubsidy.domain.workflow import LEDGER_STATUSES, PayoutChangeStatus
 from skillsubsidy.services.audit import move, record
 from skillsubsidy.services.errors import InvalidInput, NotFound, Refused
 from skillsubsidy.services.registry import PAYOUT_FIELDS, mask_account
@@ -48,7 +51,7 @@ def request_change(
     value = new_value.strip()
     if not value or not value.replace(" ", "").replace("-", "").isalnum():
         raise InvalidInput("new_value", "an account number (letters and digits)")
-    holder = _holder(session, person_id, organisation_id)
+    holder = _holder(session, person_id, organisation_id, lock=True)  # one request at a time
     if getattr(holder, field) == value:
         raise InvalidInput("new_value", "this account is on record already")
     open_request = session.scalar(
@@ -79,6 +82,7 @@ def request_change(
         actor,
         to_status=PayoutChangeStatus.REQUESTED,
         detail=_masked(change, holder),
+        records=[change],
     )
     return change
 
@@ -94,19 +98,25 @@ def get_change(session: Session, change_id: int, lock: bool = False) -> PayoutCh
 
 
 def holder_districts(session: Session, change: PayoutChange) -> set[str]:
+    return districts_of(session, change.person_id, change.organisation_id)
+
+
+def districts_of(session: Session, person_id: int | None, organisation_id: int | None) -> set[str]:
     """Where the holder belongs: an organisation's district; a person's, the district of
     their citizen ID's region and every district they claim in or train in (a caseworker
     of any of them may decide)."""
-    if change.organisation_id is not None:
-        org = session.get(Organisation, change.organisation_id)
+    if organisation_id is not None:
+        org = session.get(Organisation, organisation_id)
         return {org.district_code} if org else set()
-    person = session.get(Person, change.person_id)
+    person = session.get(Person, person_id)
     home = {person.id_number[:6]} if person else set()
-    claimed = select(Claim.district_code).where(Claim.person_id == change.person_id)
+    claimed = select(Claim.district_code).where(
+        Claim.person_id == person_id, Claim.status.in_(LEDGER_STATUSES)
+    )
     trained = (
         select(TrainingClass.district_code)
         .join(Enrolment, Enrolment.class_id == TrainingClass.id)
-        .where(Enrolment.person_id == change.person_id)
+        .where(Enrolment.person_id == person_id)
     )
     return home | set(session.scalars(claimed)) | set(session.scalars(trained))
 
@@ -119,7 +129,7 @@ def decide_change(
     if not reason.strip():
         raise InvalidInput("reason", "required")
     if change.requested_by == actor:
-        raise Refused("who asked for an account change cannot approve it")
+        raise Refused("who asked for an account change cannot decide it")
     holder = _holder(session, change.person_id, change.organisation_id, lock=True)
     detail = _masked(change, holder)
     wanted = PayoutChangeStatus.APPROVED if approve else PayoutChangeStatus.REFUSED

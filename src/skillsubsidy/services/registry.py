@@ -64,8 +64,18 @@ def add_district(session: Session, actor: str, code: str, name: str, jurisdictio
 def _add(session: Session, code: str, name: str, jurisdiction: str) -> District:
     district = District(code=code, name=name, jurisdiction=jurisdiction)
     session.add(district)
-    session.add(FundAccount(district_code=code, name=f"{name}职业技能培训补贴资金"))
+    fund = FundAccount(district_code=code, name=f"{name}职业技能培训补贴资金")
+    session.add(fund)
     session.flush()
+    record(
+        session,
+        "fund",
+        fund.id,
+        "opened",
+        "system",
+        detail={"district": code, "jurisdiction": jurisdiction},
+        records=[fund],
+    )
     return district
 
 
@@ -142,16 +152,14 @@ def register_person(
     bank_account: str | None = None,
     *,
     actor: str = "system",
-    bureau: bool = False,
     lock: bool = False,
 ) -> Person:
     """The person with this citizen ID, created on first sight (personal data stored once).
 
-    A later registration never changes the name, and never a payout account on record: a
-    different one is refused (the holder asks for a change, ``services.payouts``). Only the
-    bureau (``bureau``) may fill in an account where none is on record. ``lock``: the row is
-    locked for the transaction (claim submission: one trainee's claims are decided one at a
-    time)."""
+    A later registration never changes the name, and never a payout account, not even where
+    none is on record: an account for a registered person is an account change
+    (``services.payouts``: asked for, then approved by a second person). ``lock``: the row is
+    locked for the transaction."""
     number = _checked(identity.citizen_id, id_number, "person.id_number")
     if not name.strip():
         raise InvalidInput("person.name", "required")
@@ -182,33 +190,14 @@ def register_person(
         raise InvalidInput(
             "person.name", f"ID {identity.masked_id(number)} is registered under another name"
         )
-    filled: dict[str, str] = {}
     for field, given in accounts.items():
-        on_record = getattr(person, field)
-        if not given or given == on_record:
-            continue
-        if on_record is None and bureau:
-            filled[field] = given
-            continue
-        raise Refused(
-            f"ID {identity.masked_id(number)} is registered: a payout account on record is "
-            "changed only through an account-change request (账户变更), approved by the bureau",
-        )
+        if given and given != getattr(person, field):
+            raise Refused(
+                f"ID {identity.masked_id(number)} is registered: its payout account is set or "
+                "changed only through an account-change request (账户变更), approved by the bureau",
+            )
     if phone and person.phone is None:
         person.phone = phone
-    if filled:
-        for field, given in filled.items():
-            setattr(person, field, given)
-        session.flush()
-        record(
-            session,
-            "person",
-            person.id,
-            "payout_filled",
-            actor,
-            detail={f: {"old": None, "new": mask_account(v)} for f, v in filled.items()},
-            records=[person],
-        )
     return person
 
 
@@ -340,6 +329,7 @@ def record_certificate(
         "recorded",
         actor,
         detail={"number": number, "person_id": person.id},
+        records=[cert],
     )
     return cert
 

@@ -15,6 +15,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from skillsubsidy.services import audit
+from skillsubsidy.services.audit import record
 from skillsubsidy.services.errors import InvalidInput, NotFound, ServiceError
 from skillsubsidy.store.models import LoginFailure, User, WebSession, utc_now
 
@@ -80,6 +81,16 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    # who may do what is sealed in the trail: a role or scope edited in the table is seen
+    record(
+        session,
+        "user",
+        user.id,
+        "created",
+        "system",
+        detail={"username": username, "role": role, "districts": list(districts)},
+        records=[user],
+    )
     return user, token
 
 
@@ -100,7 +111,9 @@ _DECOY_HASH = f"scrypt$16384$8$1${'00' * 16}${'00' * 64}"
 
 def _scrypt_matches(stored: str, password: str) -> bool:
     _, n, r, p, salt, digest = stored.split("$")
-    got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+    # surrogatepass: a stray surrogate from a form is a wrong password, not an error
+    secret = password.encode("utf-8", "surrogatepass")
+    got = hashlib.scrypt(secret, salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
     return secrets.compare_digest(got.hex(), digest)
 
 
@@ -109,6 +122,8 @@ def check_password(user: User | None, password: str) -> bool:
     the answer's timing must not tell which usernames exist."""
     usable = user is not None and user.active and bool(user.password_hash)
     stored = user.password_hash if usable and user is not None else None
+    if stored is not None and not stored.startswith("scrypt$"):
+        stored = None  # not a hash this code made: no sign-in with it
     if len(password) > MAX_PASSWORD:
         password, stored = "", None  # refused, after the same work
     matches = _scrypt_matches(stored or _DECOY_HASH, password)

@@ -28,15 +28,24 @@ from sqlalchemy.orm import Session
 
 from skillsubsidy.store.models import (
     AuditHead,
+    Certificate,
     Claim,
     Decision,
+    Enrolment,
     Event,
+    FundAccount,
     FundMovement,
+    NoticeItem,
+    Objection,
     Organisation,
     Payment,
     PaymentBatch,
+    PayoutChange,
     Person,
+    PublicNotice,
     Recovery,
+    TrainingClass,
+    User,
 )
 
 GENESIS = "0" * 64
@@ -68,6 +77,7 @@ SEALED: dict[type[Any], tuple[str, ...]] = {
         "class_id",
         "certificate_id",
         "status",
+        "facts",
     ),
     Payment: (
         "id",
@@ -83,7 +93,55 @@ SEALED: dict[type[Any], tuple[str, ...]] = {
     FundMovement: ("id", "fund_id", "amount", "kind", "payment_id", "recovery_id"),
     Recovery: ("id", "claim_id", "payment_id", "amount", "status", "recovered_on"),
     Person: ("id", "id_number", "name", "social_security_card", "bank_account"),
-    Organisation: ("id", "credit_code", "name", "kind", "district_code", "bank_account"),
+    Organisation: (
+        "id",
+        "credit_code",
+        "name",
+        "kind",
+        "district_code",
+        "public_institution",
+        "bank_account",
+    ),
+    # what a claim rests on: the certificate, the class and its roster
+    Certificate: (
+        "id",
+        "person_id",
+        "type",
+        "occupation",
+        "level",
+        "number",
+        "issued_on",
+        "renewal",
+        "issuer_id",
+    ),
+    TrainingClass: (
+        "id",
+        "organisation_id",
+        "jurisdiction",
+        "district_code",
+        "subsidy_kind",
+        "occupation",
+        "level",
+        "course",
+        "hours",
+        "starts_on",
+        "ends_on",
+        "domestic_service",
+        "local_specialty",
+        "employment_rate",
+        "status",
+        "filed_on",
+        "approved_on",
+    ),
+    Enrolment: ("id", "class_id", "person_id", "enrolled_on"),
+    # which district's money a fund is, a payout change asked for, who may do what
+    FundAccount: ("id", "district_code"),
+    PayoutChange: ("id", "person_id", "organisation_id", "field", "new_value", "status"),
+    User: ("id", "username", "role", "districts", "organisation_id", "person_id", "active"),
+    # the notice and its objections
+    PublicNotice: ("id", "district_code", "published_on", "closes_on", "status", "closed_on"),
+    NoticeItem: ("id", "notice_id", "claim_id"),
+    Objection: ("id", "notice_id", "claim_id", "contact_key", "status"),
 }
 _NAMES = {model: model.__tablename__ for model in SEALED}
 _BY_NAME = {name: model for model, name in _NAMES.items()}
@@ -92,7 +150,10 @@ PENDING = "audit_pending"  # session.info: events waiting for the commit, with t
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value.quantize(_CENT))
+        # money to the fen; finer numbers (a rate) as they are, normalised
+        return (
+            str(value.quantize(_CENT)) if value == value.quantize(_CENT) else str(value.normalize())
+        )
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, dt.datetime):

@@ -202,6 +202,10 @@ class TrainingClass(Base):
     schedule: Mapped[list[Any]] = mapped_column(default=list)  # [{"date", "from", "to", "topic"}]
     max_size: Mapped[int | None]
     domestic_service: Mapped[bool] = mapped_column(default=False)  # 家政服务人员岗前培训
+    # 地方特色产业工种 (designated institutions): filed with the class, approved with its filing
+    local_specialty: Mapped[bool] = mapped_column(default=False)
+    # 订单式培训 就业率: recorded by the bureau once the class is over (004 四(二))
+    employment_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
     status: Mapped[ClassStatus] = mapped_column(
         status(ClassStatus, "class_status"), default=ClassStatus.DRAFT
     )

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from skillsubsidy.api.auth import ORGANISATION_ROLES, DatabaseDep, Principal, Today
 from skillsubsidy.api.routes.notices import public_lines
+from skillsubsidy.api.schemas import china_time
 from skillsubsidy.api.security import client_address, over_limit
 from skillsubsidy.domain.dates import CHINA
 from skillsubsidy.domain.identity import masked_id
@@ -49,6 +50,10 @@ from skillsubsidy.web.labels import CLAIM_ACTIONS, STATUS_NAMES, labels
 from skillsubsidy.web.session import SESSION_KEY, Csrf, MaybeUser, UserDep, csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# a stored moment (UTC) as China's time: {{ e.at | china_time }}, or with a format
+templates.env.filters["china_time"] = lambda moment, fmt="%Y-%m-%d %H:%M": (
+    china_time(moment).strftime(fmt) if moment is not None else ""
+)
 router = APIRouter(include_in_schema=False)
 CASEWORK = {"check", "return", "review", "reject", "recover"}
 

@@ -17,18 +17,24 @@ from skillsubsidy.api.auth import (
     forbidden,
     roles,
 )
+from skillsubsidy.api.limits import check_facts
 from skillsubsidy.api.schemas import (
     ChangesBody,
     ClaimCreate,
     ClaimPublic,
     DecisionPublic,
     EventPublic,
+    Filter,
+    Limit,
+    Offset,
     OpinionBody,
+    PathId,
     ReasonBody,
 )
 from skillsubsidy.domain.workflow import ClaimStatus
 from skillsubsidy.services import claims
 from skillsubsidy.services.audit import trail
+from skillsubsidy.services.errors import InvalidInput
 from skillsubsidy.store.models import Claim, Person
 
 router = APIRouter(prefix="/claims", tags=["claims"])
@@ -68,12 +74,16 @@ def _own(s: Session, who: Principal, claim_id: int) -> Claim:
 def submit_claim(body: ClaimCreate, db: DatabaseDep, who: Applicant, today: Today) -> ClaimPublic:
     """A claim on the records it names (certificate, class); the facts carry only what the
     applicant declares, and the date of application is today's (the server's)."""
+    check_facts(body.facts, "facts")
 
     def work(s: Session) -> ClaimPublic:
         facts = body.facts
         if who.role == "trainee":
             person = s.get(Person, who.person_id)
-            given = (facts.get("person") or {}).get("id_number", "")
+            person_facts = facts.get("person")
+            if not isinstance(person_facts, dict):
+                raise InvalidInput("person", "an object with the trainee's facts (id_number, …)")
+            given = person_facts.get("id_number", "")
             if person is None or str(given).upper() != person.id_number:
                 raise forbidden("a trainee claims for themselves only")
             if facts.get("claimant") != "individual" or body.organisation_id is not None:
@@ -102,10 +112,10 @@ def list_claims(
     db: DatabaseDep,
     who: Reader,
     status: ClaimStatus | None = None,
-    kind: str | None = None,
-    district: str | None = None,
-    limit: int = 200,
-    offset: int = 0,
+    kind: Filter = None,
+    district: Filter = None,
+    limit: Limit = 200,
+    offset: Offset = 0,
 ) -> list[ClaimPublic]:
     with db.session() as s:
         query = select(Claim).order_by(Claim.id)
@@ -121,13 +131,13 @@ def list_claims(
 
 
 @router.get("/{claim_id}", response_model=ClaimPublic)
-def get_claim(claim_id: int, db: DatabaseDep, who: Reader) -> ClaimPublic:
+def get_claim(claim_id: PathId, db: DatabaseDep, who: Reader) -> ClaimPublic:
     with db.session() as s:
         return ClaimPublic.model_validate(_visible(s, who, claim_id))
 
 
 @router.get("/{claim_id}/events", response_model=list[EventPublic])
-def claim_events(claim_id: int, db: DatabaseDep, who: Reader) -> list[EventPublic]:
+def claim_events(claim_id: PathId, db: DatabaseDep, who: Reader) -> list[EventPublic]:
     """The audit trail of the claim, in order."""
     with db.session() as s:
         _visible(s, who, claim_id)
@@ -147,7 +157,9 @@ def _step(
 
 
 @router.post("/{claim_id}/check", response_model=ClaimPublic)
-def check_claim(claim_id: int, body: OpinionBody, db: DatabaseDep, who: Caseworker) -> ClaimPublic:
+def check_claim(
+    claim_id: PathId, body: OpinionBody, db: DatabaseDep, who: Caseworker
+) -> ClaimPublic:
     """初审 passed, with the caseworker's opinion (审核意见)."""
     return _step(
         db,
@@ -159,7 +171,9 @@ def check_claim(claim_id: int, body: OpinionBody, db: DatabaseDep, who: Casework
 
 
 @router.post("/{claim_id}/return", response_model=ClaimPublic)
-def return_claim(claim_id: int, body: ReasonBody, db: DatabaseDep, who: Caseworker) -> ClaimPublic:
+def return_claim(
+    claim_id: PathId, body: ReasonBody, db: DatabaseDep, who: Caseworker
+) -> ClaimPublic:
     """初审: back to the applicant for what is missing."""
     return _step(
         db,
@@ -171,7 +185,9 @@ def return_claim(claim_id: int, body: ReasonBody, db: DatabaseDep, who: Casework
 
 
 @router.post("/{claim_id}/review", response_model=ClaimPublic)
-def review_claim(claim_id: int, body: OpinionBody, db: DatabaseDep, who: Caseworker) -> ClaimPublic:
+def review_claim(
+    claim_id: PathId, body: OpinionBody, db: DatabaseDep, who: Caseworker
+) -> ClaimPublic:
     """复核 passed, with an opinion; not by whoever did the claim's 初审 (409 says who)."""
     return _step(
         db,
@@ -183,7 +199,9 @@ def review_claim(claim_id: int, body: OpinionBody, db: DatabaseDep, who: Casewor
 
 
 @router.post("/{claim_id}/reject", response_model=ClaimPublic)
-def reject_claim(claim_id: int, body: ReasonBody, db: DatabaseDep, who: Caseworker) -> ClaimPublic:
+def reject_claim(
+    claim_id: PathId, body: ReasonBody, db: DatabaseDep, who: Caseworker
+) -> ClaimPublic:
     return _step(
         db,
         who,
@@ -195,8 +213,10 @@ def reject_claim(claim_id: int, body: ReasonBody, db: DatabaseDep, who: Casework
 
 @router.post("/{claim_id}/redecide", response_model=DecisionPublic)
 def redecide_claim(
-    claim_id: int, body: ChangesBody, db: DatabaseDep, who: Caseworker
+    claim_id: PathId, body: ChangesBody, db: DatabaseDep, who: Caseworker
 ) -> DecisionPublic:
+    check_facts(body.changes, "changes")
+
     def work(s: Session) -> DecisionPublic:
         _in_district(s, who, claim_id)
         decision = claims.redecide_claim(s, who.actor, claim_id, body.reason, body.changes)
@@ -208,8 +228,9 @@ def redecide_claim(
 
 @router.post("/{claim_id}/resubmit", response_model=ClaimPublic)
 def resubmit_claim(
-    claim_id: int, body: ChangesBody, db: DatabaseDep, who: Applicant
+    claim_id: PathId, body: ChangesBody, db: DatabaseDep, who: Applicant
 ) -> ClaimPublic:
+    check_facts(body.changes, "changes")
     return _step(
         db,
         who,
@@ -220,7 +241,9 @@ def resubmit_claim(
 
 
 @router.post("/{claim_id}/withdraw", response_model=ClaimPublic)
-def withdraw_claim(claim_id: int, body: ReasonBody, db: DatabaseDep, who: Applicant) -> ClaimPublic:
+def withdraw_claim(
+    claim_id: PathId, body: ReasonBody, db: DatabaseDep, who: Applicant
+) -> ClaimPublic:
     return _step(
         db,
         who,

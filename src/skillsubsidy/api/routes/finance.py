@@ -13,8 +13,10 @@ from skillsubsidy.api.auth import DatabaseDep, Principal, Today, forbidden, role
 from skillsubsidy.api.schemas import (
     BatchCreate,
     BatchPublic,
+    DistrictCode,
     FundPublic,
     PaidBody,
+    PathId,
     RecoveryCreate,
     RecoveryPublic,
 )
@@ -55,7 +57,7 @@ def _sees_batch(who: Principal, batch: PaymentBatch) -> bool:
 
 
 @router.get("/payment-batches/{batch_id}", response_model=BatchPublic)
-def get_batch(batch_id: int, db: DatabaseDep, who: Reader) -> BatchPublic:
+def get_batch(batch_id: PathId, db: DatabaseDep, who: Reader) -> BatchPublic:
     with db.session() as s:
         batch = payments.get_batch(s, batch_id)
         if not _sees_batch(who, batch):
@@ -65,7 +67,7 @@ def get_batch(batch_id: int, db: DatabaseDep, who: Reader) -> BatchPublic:
 
 @router.post("/payment-batches/{batch_id}/paid", response_model=BatchPublic)
 def mark_paid(
-    batch_id: int, body: PaidBody, db: DatabaseDep, who: Finance, today: Today
+    batch_id: PathId, body: PaidBody, db: DatabaseDep, who: Finance, today: Today
 ) -> BatchPublic:
     """Idempotent: marking a paid batch paid again changes nothing."""
     return db.write(
@@ -76,7 +78,7 @@ def mark_paid(
 
 
 @router.get("/funds/{district_code}", response_model=FundPublic)
-def fund_balance(district_code: str, db: DatabaseDep, who: Reader) -> FundPublic:
+def fund_balance(district_code: DistrictCode, db: DatabaseDep, who: Reader) -> FundPublic:
     if who.role == "caseworker" and not who.works_on_district(district_code):
         raise forbidden(f"the fund of {district_code}")
     with db.session() as s:
@@ -85,7 +87,7 @@ def fund_balance(district_code: str, db: DatabaseDep, who: Reader) -> FundPublic
 
 @router.post("/claims/{claim_id}/recovery", response_model=RecoveryPublic, status_code=201)
 def order_recovery(
-    claim_id: int, body: RecoveryCreate, db: DatabaseDep, who: Caseworker
+    claim_id: PathId, body: RecoveryCreate, db: DatabaseDep, who: Caseworker
 ) -> RecoveryPublic:
     def work(s: Session) -> RecoveryPublic:
         from skillsubsidy.services.claims import get_claim
@@ -100,7 +102,7 @@ def order_recovery(
 
 @router.post("/recoveries/{recovery_id}/recovered", response_model=RecoveryPublic)
 def record_recovered(
-    recovery_id: int, body: PaidBody, db: DatabaseDep, who: Finance, today: Today
+    recovery_id: PathId, body: PaidBody, db: DatabaseDep, who: Finance, today: Today
 ) -> RecoveryPublic:
     return db.write(
         lambda s: RecoveryPublic.model_validate(

@@ -12,14 +12,15 @@ from sqlalchemy.orm import Session
 
 from skillsubsidy.api.auth import DatabaseDep, Principal, Today, forbidden, roles
 from skillsubsidy.api.schemas import (
+    Filter,
     NoticeCreate,
     NoticeLine,
     NoticePublic,
     ObjectionCreate,
     ObjectionPublic,
     ObjectionResolve,
+    PathId,
 )
-from skillsubsidy.api.security import anonymous_limit
 from skillsubsidy.domain.identity import masked_name
 from skillsubsidy.domain.workflow import NoticeStatus, ObjectionStatus
 from skillsubsidy.services import notices
@@ -86,7 +87,7 @@ def publish_notice(body: NoticeCreate, db: DatabaseDep, who: Caseworker, on: Tod
 
 @router.get("/notices", response_model=list[NoticePublic])
 def list_notices(
-    db: DatabaseDep, district: str | None = None, status: NoticeStatus | None = None
+    db: DatabaseDep, district: Filter = None, status: NoticeStatus | None = None
 ) -> list[NoticePublic]:
     """Public: the notices, newest first."""
     with db.session() as s:
@@ -113,20 +114,16 @@ def list_objections(
 
 
 @router.get("/notices/{notice_id}", response_model=NoticePublic)
-def show_notice(notice_id: int, db: DatabaseDep) -> NoticePublic:
+def show_notice(notice_id: PathId, db: DatabaseDep) -> NoticePublic:
     """Public: no sign-in."""
     with db.session() as s:
         return _public(s, notices.get_notice(s, notice_id))
 
 
-@router.post(
-    "/notices/{notice_id}/objections",
-    response_model=ObjectionPublic,
-    status_code=201,
-    dependencies=[Depends(anonymous_limit("objection"))],  # public: limited per address
-)
+# public: anonymous callers are limited per address (api.security)
+@router.post("/notices/{notice_id}/objections", response_model=ObjectionPublic, status_code=201)
 def lodge_objection(
-    notice_id: int, body: ObjectionCreate, db: DatabaseDep, on: Today
+    notice_id: PathId, body: ObjectionCreate, db: DatabaseDep, on: Today
 ) -> ObjectionPublic:
     """Public: anyone may object, today, while the notice runs."""
     return db.write(
@@ -138,7 +135,7 @@ def lodge_objection(
 
 @router.post("/objections/{objection_id}/resolve", response_model=ObjectionPublic)
 def resolve_objection(
-    objection_id: int, body: ObjectionResolve, db: DatabaseDep, who: Caseworker, on: Today
+    objection_id: PathId, body: ObjectionResolve, db: DatabaseDep, who: Caseworker, on: Today
 ) -> ObjectionPublic:
     def work(s: Session) -> ObjectionPublic:
         objection = s.get(Objection, objection_id)
@@ -155,7 +152,7 @@ def resolve_objection(
 
 
 @router.post("/notices/{notice_id}/close", response_model=NoticePublic)
-def close_notice(notice_id: int, db: DatabaseDep, who: Caseworker, on: Today) -> NoticePublic:
+def close_notice(notice_id: PathId, db: DatabaseDep, who: Caseworker, on: Today) -> NoticePublic:
     """公示期满: today must be after the fifth full day."""
 
     def work(s: Session) -> NoticePublic:

@@ -8,12 +8,15 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from skillsubsidy.api.auth import DatabaseDep, Principal, forbidden, principal, roles
+from skillsubsidy.api.auth import DatabaseDep, Principal, Today, forbidden, principal, roles
+from skillsubsidy.api.limits import not_after
 from skillsubsidy.api.schemas import (
     CertificateCreate,
     DistrictCreate,
+    Filter,
     OrganisationCreate,
     OrganisationPublic,
+    PathId,
     PayoutChangeCreate,
     PayoutChangeDecision,
     PayoutChangePublic,
@@ -28,7 +31,9 @@ router = APIRouter(tags=["registry"])
 Admin = Annotated[Principal, Depends(roles())]
 Registrar = Annotated[Principal, Depends(roles("caseworker", "institution", "employer", "school"))]
 Issuer = Annotated[Principal, Depends(roles("caseworker", "institution"))]
-Holder = Annotated[Principal, Depends(roles("trainee", "institution", "employer", "school"))]
+Holder = Annotated[
+    Principal, Depends(roles("trainee", "institution", "employer", "school", "caseworker"))
+]
 Caseworker = Annotated[Principal, Depends(roles("caseworker"))]
 BUREAU = ("caseworker", "admin")
 # who may record a certificate: the bureau, or the evaluation institution that issued it
@@ -49,7 +54,7 @@ def me(who: Annotated[Principal, Depends(principal)]) -> dict[str, object]:
 
 @router.get("/organisations", response_model=list[OrganisationPublic])
 def list_organisations(
-    db: DatabaseDep, who: Annotated[Principal, Depends(principal)], kind: str | None = None
+    db: DatabaseDep, who: Annotated[Principal, Depends(principal)], kind: Filter = None
 ) -> list[OrganisationPublic]:
     with db.session() as s:
         query = select(Organisation).order_by(Organisation.id)
@@ -83,13 +88,11 @@ def add_district(body: DistrictCreate, db: DatabaseDep, who: Admin) -> dict[str,
 @router.post("/people", response_model=PersonPublic, status_code=201)
 def register_person(body: PersonCreate, db: DatabaseDep, who: Registrar) -> PersonPublic:
     """A trainee registered, or found when registered already. A payout account given for a
-    registered person must be the one on record (409 otherwise: the holder asks for an
-    account change); only the bureau may fill one in where none is on record."""
+    registered person must be the one on record (409 otherwise: setting or changing it is an
+    account change, asked for and approved)."""
     return db.write(
         lambda s: PersonPublic.model_validate(
-            registry.register_person(
-                s, **body.model_dump(), actor=who.actor, bureau=who.role in BUREAU
-            )
+            registry.register_person(s, **body.model_dump(), actor=who.actor)
         )
     )
 
@@ -98,16 +101,27 @@ def register_person(body: PersonCreate, db: DatabaseDep, who: Registrar) -> Pers
 def request_payout_change(
     body: PayoutChangeCreate, db: DatabaseDep, who: Holder
 ) -> PayoutChangePublic:
-    """账户变更, asked for by the holder: a trainee for their own account, an organisation's
-    user for the organisation's. A caseworker decides it."""
+    """账户变更, asked for by the holder — a trainee for their own account, an organisation's
+    user for the organisation's — or by a caseworker on behalf of a holder of their districts
+    (naming ``person_id`` or ``organisation_id``). Another caseworker decides it."""
 
     def work(s: Session) -> PayoutChangePublic:
-        if who.role == "trainee":
+        holder: dict[str, int | None]
+        if who.role in BUREAU:
+            holder = {"person_id": body.person_id, "organisation_id": body.organisation_id}
+            if not any(
+                who.works_on_district(d)
+                for d in payouts.districts_of(s, body.person_id, body.organisation_id)
+            ):
+                raise forbidden("a holder outside your districts")
+        elif body.person_id is not None or body.organisation_id is not None:
+            raise InvalidInput("person_id", "a holder asks for their own account only")
+        elif who.role == "trainee":
             holder = {"person_id": who.person_id}
         else:
             holder = {"organisation_id": who.organisation_id}
-            if body.field != "bank_account":
-                raise InvalidInput("field", "an organisation is paid to its bank_account")
+        if holder.get("organisation_id") is not None and body.field != "bank_account":
+            raise InvalidInput("field", "an organisation is paid to its bank_account")
         change = payouts.request_change(s, who.actor, body.field, body.new_value, **holder)
         return PayoutChangePublic.of(change)
 
@@ -136,7 +150,7 @@ def list_payout_changes(
 
 @router.post("/payout-changes/{change_id}/decision", response_model=PayoutChangePublic)
 def decide_payout_change(
-    change_id: int, body: PayoutChangeDecision, db: DatabaseDep, who: Caseworker
+    change_id: PathId, body: PayoutChangeDecision, db: DatabaseDep, who: Caseworker
 ) -> PayoutChangePublic:
     """A caseworker of the holder's district approves (the account changes; batches already
     drafted keep the old one) or refuses."""
@@ -158,8 +172,11 @@ def _decides(s: Session, who: Principal, change: PayoutChange) -> bool:
 
 
 @router.post("/certificates", status_code=201)
-def record_certificate(body: CertificateCreate, db: DatabaseDep, who: Issuer) -> dict[str, int]:
+def record_certificate(
+    body: CertificateCreate, db: DatabaseDep, who: Issuer, today: Today
+) -> dict[str, int]:
     """A certificate obtained (recorded by the bureau or the evaluating institution)."""
+    not_after("issued_on", body.issued_on, today)
 
     def work(s: Session) -> dict[str, int]:
         if who.role == "institution":

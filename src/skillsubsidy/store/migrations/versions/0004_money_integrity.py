@@ -5,6 +5,8 @@
 - one live claim per (person, certificate) and per (person, class, kind): partial unique keys.
 - ``payout_change``, ``idempotency_record``, ``web_session``, ``login_failure``, token expiry.
 - objections keyed by their normalised contact, so one contact objects to one claim once.
+- a class carries what the applicant may no longer declare: 地方特色产业工种, and the
+  employment rate the bureau records for an order-training class.
 - When ``SKILLSUBSIDY_APP_ROLE`` names a PostgreSQL role (the one the application connects
   as), that role may only SELECT and INSERT events: the trail cannot be edited or deleted.
 
@@ -125,6 +127,14 @@ def upgrade() -> None:
         )
         batch_op.alter_column("token_hash", existing_type=sa.VARCHAR(length=64), nullable=True)
 
+    with op.batch_alter_table("training_class", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("local_specialty", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        batch_op.add_column(
+            sa.Column("employment_rate", sa.Numeric(precision=5, scale=4), nullable=True)
+        )
+
     with op.batch_alter_table("claim", schema=None) as batch_op:
         batch_op.create_index(
             "uq_claim_live_certificate",
@@ -226,6 +236,10 @@ def downgrade() -> None:
         batch_op.drop_column("hash")
         batch_op.drop_column("prev_hash")
         batch_op.drop_column("seq")
+
+    with op.batch_alter_table("training_class", schema=None) as batch_op:
+        batch_op.drop_column("employment_rate")
+        batch_op.drop_column("local_specialty")
 
     with op.batch_alter_table("claim", schema=None) as batch_op:
         batch_op.drop_index(
