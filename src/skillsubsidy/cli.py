@@ -266,7 +266,9 @@ def serve(
             db.dispose()
             raise _fail(refusal)
     typer.echo(f"skillsubsidy on http://{host}:{port}/  (API: /api/v1, OpenAPI: /openapi.json)")
-    uvicorn.run(create_app(db), host=host, port=port, log_level="info")
+    application = create_app(db)
+    application.state.demo = demo_data
+    uvicorn.run(application, host=host, port=port, log_level="info")
 
 
 @app.command()

@@ -824,3 +824,47 @@ def test_one_open_account_change_per_holder_under_a_race(database: Database) -> 
         t.join()
     assert sum(isinstance(o, int) for o in outcomes) == 1, outcomes
     assert sum(isinstance(o, Refused) for o in outcomes) == 7
+
+
+def test_with_a_key_a_forged_event_cannot_cover_an_edit(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under SKILLSUBSIDY_AUDIT_KEY a writer without the key edits a payment account and appends
+    an event sealing the new content: verify still names the forgery."""
+    from skillsubsidy.store import chain
+    from skillsubsidy.store.models import AuditHead, utc_now
+
+    monkeypatch.setenv(chain.KEY_SETTING, "a secret the database never holds")
+    db = database
+    db.run(lambda s: registry.allocate(s, "330302", Decimal("5000.00"), "finance", "预算"))
+    _approved(db, 651)
+    db.run(lambda s: payments.create_batch(s, "finance", "330302"))
+    with db.session() as s:
+        assert verify(s) is None
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE payment SET account_number = 'ATTACKER0001'"))
+
+    def forge(s: Any) -> None:  # the public algorithm, without the key
+        monkeypatch.delenv(chain.KEY_SETTING)
+        payment = s.scalar(select(Payment))
+        head = s.get(AuditHead, 1)
+        event = Event(
+            entity="payment_batch", entity_id=1, action="note", actor="system", at=utc_now()
+        )
+        event.detail = {"records": {chain.record_key(payment): chain.digest(payment)}}
+        event.seq, event.prev_hash = head.seq + 1, head.hash
+        event.hash = chain.event_hash(event, head.hash)
+        head.seq, head.hash = event.seq, event.hash
+        s.add(event)
+
+    with db.engine.connect() as conn:
+        from sqlalchemy.orm import Session
+
+        with Session(conn) as s:
+            forge(s)
+            s.commit()
+        conn.commit()
+    monkeypatch.setenv(chain.KEY_SETTING, "a secret the database never holds")
+    with db.session() as s:
+        found = verify(s)
+    assert found is not None and "changed after it was written" in found.why

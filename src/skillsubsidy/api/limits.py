@@ -33,6 +33,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from skillsubsidy.policy.claims import FIELD_NAMES
 from skillsubsidy.services.errors import InvalidInput
 
 MiB = 1024 * 1024
@@ -274,6 +275,8 @@ TEXT_FACTS = frozenset(
     | {"person.id_number"}
 )
 MAX_FACT_TEXT = 256
+# the contract's groups of facts: person.*, certificate.*, training.* …
+FACT_GROUPS = frozenset(name.partition(".")[0] for name in FIELD_NAMES if "." in name)
 
 
 def check_facts(facts: Mapping[str, Any], where: str) -> None:
@@ -281,7 +284,9 @@ def check_facts(facts: Mapping[str, Any], where: str) -> None:
     (``person``, ``certificate``…), each value one JSON scalar, the keys above text.
     ``InvalidInput`` names the first that is not (``facts.kind``)."""
     for key, value in facts.items():
-        if isinstance(value, dict):
+        if key in FACT_GROUPS and value is not None:
+            if not isinstance(value, dict):
+                raise InvalidInput(f"{where}.{key}", "must be an object (its facts by name)")
             for name, inner in value.items():
                 _check_fact(f"{key}.{name}", inner, where)
         else:

@@ -10,13 +10,20 @@ Events are appended when a transaction commits (``seal``): the chain's end (``Au
 locked, each new event gets the next place and its hashes, and is inserted once; nothing ever
 updates an event, so on PostgreSQL the application's role can be denied UPDATE and DELETE.
 ``verify`` walks the chain and the sealed records.
+
+With ``SKILLSUBSIDY_AUDIT_KEY`` set (from the first event on), an event's hash is an HMAC
+under that key: someone who can write to the database but does not hold the key cannot
+append an event that covers an edit. Without it the chain shows edits, but a writer who
+knows the algorithm could re-seal one with a new event (it would still stand in the trail).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -49,6 +56,7 @@ from skillsubsidy.store.models import (
 )
 
 GENESIS = "0" * 64
+KEY_SETTING = "SKILLSUBSIDY_AUDIT_KEY"
 _CENT = Decimal("0.01")
 
 # the records whose content an event seals, and the columns that make up that content
@@ -180,6 +188,13 @@ def record_key(record: Any) -> str:
     return f"{_NAMES[type(record)]}:{record.id}"
 
 
+def _chain_hash(data: bytes) -> str:
+    key = os.environ.get(KEY_SETTING)
+    if key:
+        return hmac.new(key.encode(), data, hashlib.sha256).hexdigest()
+    return hashlib.sha256(data).hexdigest()
+
+
 def event_hash(event: Event, prev_hash: str) -> str:
     content = {
         "seq": event.seq,
@@ -194,7 +209,7 @@ def event_hash(event: Event, prev_hash: str) -> str:
         "detail": event.detail,
         "at": _plain(event.at),
     }
-    return hashlib.sha256(canonical(content)).hexdigest()
+    return _chain_hash(canonical(content))
 
 
 def is_sealed(record: Any) -> bool:

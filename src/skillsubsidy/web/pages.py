@@ -65,7 +65,15 @@ def page(
     return templates.TemplateResponse(
         request,
         name,
-        {"who": who, "csrf": csrf_token(request), "L": labels(), "flash": flash, **context},
+        {
+            "who": who,
+            "csrf": csrf_token(request),
+            "L": labels(),
+            "flash": flash,
+            # the demo accounts are named on the sign-in page of a demo server only
+            "demo": getattr(request.app.state, "demo", False),
+            **context,
+        },
         status_code=status_code,
     )
 
@@ -397,8 +405,7 @@ def claim_page(request: Request, claim_id: int, db: DatabaseDep, who: UserDep) -
             actions=actions,
             masked_id=masked_id(claim.person.id_number),
             objections=objections,
-            resolves=who.works_on_district(claim.district_code)
-            and who.actor not in steps.values(),
+            resolves=who.works_on_district(claim.district_code) and who.actor not in steps.values(),
             steps=steps,
             four_eyes=four_eyes,
         )
