@@ -234,6 +234,9 @@ def serve(
     demo_data: Annotated[
         bool, typer.Option("--demo", help=f"a fresh demo data set in ./{DEMO_DATABASE}")
     ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="worker processes (PostgreSQL: one per core)")
+    ] = 1,
 ) -> None:
     """Run the web application and the REST API (SQLite by default)."""
     import uvicorn
@@ -266,9 +269,45 @@ def serve(
             db.dispose()
             raise _fail(refusal)
     typer.echo(f"skillsubsidy on http://{host}:{port}/  (API: /api/v1, OpenAPI: /openapi.json)")
+    if workers > 1:
+        # each worker builds its own app from the environment: the same database, the same
+        # cookie-signing key (else a session signed by one worker is unknown to the next)
+        import os
+        import secrets
+
+        from skillsubsidy.store.db import URL_SETTING
+        from skillsubsidy.web.session import SECRET_SETTING
+
+        os.environ[URL_SETTING] = db.url
+        os.environ.setdefault(SECRET_SETTING, secrets.token_urlsafe(32))
+        os.environ[DEMO_SETTING] = "1" if demo_data else ""
+        db.dispose()
+        uvicorn.run(
+            "skillsubsidy.cli:worker_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="info",
+        )
+        return
     application = create_app(db)
     application.state.demo = demo_data
     uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+DEMO_SETTING = "SKILLSUBSIDY_DEMO_SERVER"
+
+
+def worker_app() -> object:
+    """The application of one ``serve --workers`` process (settings from the environment)."""
+    import os
+
+    from skillsubsidy.api.app import create_app
+
+    application = create_app()
+    application.state.demo = bool(os.environ.get(DEMO_SETTING))
+    return application
 
 
 @app.command()

@@ -336,10 +336,11 @@ def test_facts_of_the_wrong_type_in_a_claim(api: Api, fact: tuple[str, ...], wro
     ("path", "name"),
     [
         ("/claims/0", "claim_id"),
+        ("/claims/2147483648", "claim_id"),
         ("/claims/9223372036854775808", "claim_id"),
         ("/claims/99999999999999999999/events", "claim_id"),
         ("/classes/-1", "class_id"),
-        ("/payment-batches/9223372036854775808", "batch_id"),
+        ("/payment-batches/2147483648", "batch_id"),
         ("/notices/0", "notice_id"),
     ],
 )
@@ -349,9 +350,18 @@ def test_ids_in_paths_are_bounded(api: Api, path: str, name: str) -> None:
     assert problem["loc"] == ["path", name]
 
 
+@pytest.mark.parametrize(
+    "path", ["/notices/2147483648", "/notices/9223372036854775808", "/notices/0/list.pdf"]
+)
+def test_ids_in_the_paths_of_public_pages_are_bounded(api: Api, path: str) -> None:
+    client, _, _ = api
+    client.cookies.clear()
+    assert _refused(client.get(path))["loc"] == ["path", "notice_id"]
+
+
 def test_the_largest_id_is_just_not_found(api: Api) -> None:
     client, demo, _ = api
-    answer = client.get(f"{API}/claims/{2**63 - 1}", headers=_as(demo, "admin"))
+    answer = client.get(f"{API}/claims/{2**31 - 1}", headers=_as(demo, "admin"))
     assert answer.status_code == 404
 
 
@@ -377,7 +387,7 @@ def test_paging_at_its_bounds(api: Api) -> None:
 def test_ids_in_bodies_are_bounded(api: Api) -> None:
     client, demo, db = api
     notice = _open_notice(db)
-    objection = {"claim_id": 2**63, "objector": "某", "contact": "1390000", "grounds": "g"}
+    objection = {"claim_id": 2**31, "objector": "某", "contact": "1390000", "grounds": "g"}
     problem = _refused(client.post(f"{API}/notices/{notice}/objections", json=objection))
     assert problem["loc"] == ["body", "claim_id"]
     body = {**_claim_body(db, demo), "class_id": 0}
@@ -439,7 +449,7 @@ def test_a_class_within_the_bounds_is_filed(api: Api) -> None:
         ({"max_size": 10_001}, "max_size"),
         ({"title": "t" * 129}, "title"),
         ({"teachers": [{"name": "x"}] * 201}, "teachers"),
-        ({"organisation_id": 2**63}, "organisation_id"),
+        ({"organisation_id": 2**31}, "organisation_id"),
     ],
 )
 def test_class_dates_and_sizes_are_bounded(api: Api, changes: dict[str, Any], field: str) -> None:
@@ -540,6 +550,63 @@ def test_moments_are_china_time_with_their_offset(api: Api) -> None:
     assert decided["decided_at"].endswith("+08:00")
 
 
+def _sign_in(client: TestClient, username: str) -> str:
+    """Signed in on the pages; the form token of the page answered."""
+    client.cookies.clear()
+    form = client.get("/login").text
+    token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    answer = client.post(
+        "/login", data={"username": username, "password": DEMO_PASSWORD, "csrf": token}
+    )
+    assert answer.status_code == 200
+    return answer.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+
+
+PAGE_CLASS = [("hours", "1e400"), ("hours", "1e20"), ("hours", "0.001"), ("max_size", "99999")]
+PAGE_CLASS += [("title", "t" * 129), ("venue", "v" * 257)]
+
+
+@pytest.mark.parametrize(("field", "value"), PAGE_CLASS)
+def test_the_class_form_of_the_pages_is_bounded(api: Api, field: str, value: str) -> None:
+    client, demo, _ = api
+    token = _sign_in(client, "yucai")
+    start = TODAY + dt.timedelta(days=30)
+    form = {
+        "csrf": token,
+        "title": "电工班",
+        "subsidy_kind": "project",
+        "district_code": "330302",
+        "hours": "48",
+        "starts_on": start.isoformat(),
+        "ends_on": (start + dt.timedelta(days=5)).isoformat(),
+        "venue": "鹿城区",
+        field: value,
+    }
+    answer = client.post("/classes", data=form, follow_redirects=False)
+    client.cookies.clear()
+    assert answer.status_code == 422, (answer.status_code, answer.text[:300])
+    listed = client.get(f"{API}/classes", headers=_as(demo, "yucai"))
+    assert listed.status_code == 200
+    assert all(Decimal(c["hours"]) <= 10_000 for c in listed.json())
+
+
+def test_the_objection_form_of_the_pages_is_bounded(api: Api) -> None:
+    client, demo, db = api
+    notice = _open_notice(db)
+    page = client.get(f"/notices/{notice}").text
+    token = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    form = {
+        "csrf": token,
+        "claim_id": str(demo.claims[ClaimStatus.IN_NOTICE]),
+        "objector": "某" * 65,
+        "contact": "1390000",
+        "grounds": "g",
+    }
+    answer = client.post(f"/notices/{notice}/objections", data=form, follow_redirects=False)
+    client.cookies.clear()
+    assert _refused(answer)["loc"] == ["body", "objector"]
+
+
 def test_the_pages_show_china_time(api: Api) -> None:
     client, demo, db = api
     paid = demo.claims[ClaimStatus.PAID]
@@ -549,13 +616,7 @@ def test_the_pages_show_china_time(api: Api) -> None:
         ).first()
         assert first is not None
         utc = first.at
-    client.cookies.clear()
-    form = client.get("/login").text
-    token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-    signed_in = client.post(
-        "/login", data={"username": "lucheng", "password": DEMO_PASSWORD, "csrf": token}
-    )
-    assert signed_in.status_code == 200
+    _sign_in(client, "lucheng")
     page = client.get(f"/claims/{paid}").text
     client.cookies.clear()
     china = (utc + CHINA).strftime("%Y-%m-%d %H:%M")

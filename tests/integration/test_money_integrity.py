@@ -868,3 +868,37 @@ def test_with_a_key_a_forged_event_cannot_cover_an_edit(
     with db.session() as s:
         found = verify(s)
     assert found is not None and "changed after it was written" in found.why
+
+
+def test_four_eyes_see_the_steps_of_the_same_transaction(database: Database) -> None:
+    """初审 and 复核 by one person inside one unit of work are refused like two requests."""
+    db = database
+    id_number = make_id(seq=661)
+
+    def both(s: Any) -> None:
+        person = registry.register_person(s, id_number, "孙一", social_security_card="S661")
+        cert = registry.record_certificate(
+            s,
+            "caseworker",
+            person,
+            type="vocational",
+            occupation="电工",
+            level=4,
+            number="F-661",
+            issued_on=D(2024, 4, 20),
+        )
+        claim = claims.submit_claim(
+            s,
+            "applicant",
+            _competition(id_number),
+            person_name="孙一",
+            applied_on=D(2024, 5, 10),
+            certificate_id=cert.id,
+        )
+        claims.check_claim(s, "caseworker:same", claim.id, "齐全")
+        claims.review_claim(s, "caseworker:same", claim.id, "无误")
+
+    with pytest.raises(claims.FourEyes):
+        db.run(both)
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Claim)) == 0

@@ -12,7 +12,9 @@ from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 # --- the bounds every input is held to (a 422 naming the field, never a 500) -------------
-MAX_ID = 2**63 - 1  # a BIGINT on PostgreSQL, an INTEGER on SQLite
+# the ids are INTEGER columns: 32 bits on PostgreSQL (SQLite's would hold 64); a larger id
+# is a 422, never a database overflow
+MAX_ID = 2**31 - 1
 # an id in a body, and in a path
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -142,8 +144,8 @@ class PayoutChangeCreate(_In):
     field: str = Field(pattern=r"^(social_security_card|bank_account)$")
     new_value: str = Field(min_length=4, max_length=64, pattern=r"^[0-9A-Za-z -]+$")
     # a caseworker asking on a holder's behalf names the holder; a holder never does
-    person_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
-    organisation_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    person_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    organisation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class PayoutChangeDecision(_In):

@@ -33,6 +33,7 @@ from skillsubsidy.policy.loader import catalogue_version
 from skillsubsidy.services import classes, registry
 from skillsubsidy.services.audit import move, record
 from skillsubsidy.services.errors import InvalidInput, NotFound, Refused
+from skillsubsidy.store import chain
 from skillsubsidy.store.models import (
     Certificate,
     Claim,
@@ -206,15 +207,20 @@ def _refuse_duplicate(
 
 
 def _who_did(session: Session, claim_id: int, actions: tuple[str, ...]) -> list[str]:
-    """The actors of a claim's steps (初审 ``checked``, 复核 ``reviewed``), latest first."""
-    return list(
-        session.scalars(
-            select(Event.actor)
-            .where(Event.entity == "claim", Event.entity_id == claim_id)
-            .where(Event.action.in_(actions))
-            .order_by(Event.seq.desc())
-        )
+    """The actors of a claim's steps (初审 ``checked``, 复核 ``reviewed``), latest first —
+    this transaction's own steps too (its events are written only at commit)."""
+    pending = [
+        e.actor
+        for e in reversed(chain.pending_events(session))
+        if e.entity == "claim" and e.entity_id == claim_id and e.action in actions
+    ]
+    written = session.scalars(
+        select(Event.actor)
+        .where(Event.entity == "claim", Event.entity_id == claim_id)
+        .where(Event.action.in_(actions))
+        .order_by(Event.seq.desc())
     )
+    return [*pending, *written]
 
 
 def reviewers(session: Session, claim_id: int) -> dict[str, str | None]:

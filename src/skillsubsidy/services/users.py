@@ -58,7 +58,7 @@ def create_user(
     person_id: int | None = None,
     token: str | None = None,
 ) -> tuple[User, str]:
-    """(the user, their API token)."""
+    """(the user, their API token, valid ``TOKEN_DAYS`` days)."""
     if role not in ROLES:
         raise InvalidInput("role", f"one of {', '.join(ROLES)}")
     if role == "caseworker" and not districts:
@@ -78,6 +78,7 @@ def create_user(
         organisation_id=organisation_id,
         person_id=person_id,
         token_hash=token_hash(token),
+        token_expires_at=utc_now() + dt.timedelta(days=TOKEN_DAYS),
     )
     session.add(user)
     session.flush()

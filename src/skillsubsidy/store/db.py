@@ -84,7 +84,8 @@ def make_engine(url: str, writer: bool = True) -> Engine:
     return create_engine(
         url,
         pool_pre_ping=True,
-        pool_size=10,
+        # as many as the request threads a worker runs (40): none opened and closed per burst
+        pool_size=20,
         max_overflow=20,
         pool_timeout=10,
         connect_args={"options": options},

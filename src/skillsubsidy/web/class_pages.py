@@ -4,15 +4,17 @@ as Excel, and claims for a class in one step; the caseworker's filing approval."
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from skillsubsidy.api.auth import ORGANISATION_ROLES, DatabaseDep, Principal, Today
+from skillsubsidy.api.schemas import MAX_SIZE, Hours, PathId
 from skillsubsidy.domain.identity import masked_id
 from skillsubsidy.domain.workflow import ClassStatus
 from skillsubsidy.services import claims, classes, rosters
@@ -22,6 +24,7 @@ from skillsubsidy.web.pages import XLSX, attempt, download, page, redirect_with,
 from skillsubsidy.web.session import Csrf, UserDep
 
 router = APIRouter(include_in_schema=False)
+HOURS: TypeAdapter[Decimal] = TypeAdapter(Hours)
 
 
 def _own(s: Session, who: Principal, class_id: int) -> TrainingClass:
@@ -72,25 +75,27 @@ def create_class(
     db: DatabaseDep,
     who: UserDep,
     _: Csrf,
-    title: Annotated[str, Form()],
-    subsidy_kind: Annotated[str, Form()],
-    district_code: Annotated[str, Form()],
-    hours: Annotated[str, Form()],
+    title: Annotated[str, Form(max_length=128)],
+    subsidy_kind: Annotated[str, Form(max_length=32)],
+    district_code: Annotated[str, Form(max_length=16)],
+    hours: Annotated[str, Form(max_length=32)],
     starts_on: Annotated[dt.date, Form()],
     ends_on: Annotated[dt.date, Form()],
-    venue: Annotated[str, Form()],
-    occupation: Annotated[str, Form()] = "",
-    level: Annotated[str, Form()] = "",
-    teachers: Annotated[str, Form()] = "",
-    max_size: Annotated[str, Form()] = "",
+    venue: Annotated[str, Form(max_length=256)],
+    occupation: Annotated[str, Form(max_length=64)] = "",
+    level: Annotated[str, Form(max_length=1)] = "",
+    teachers: Annotated[str, Form(max_length=10_000)] = "",
+    max_size: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     def work(s: Session) -> int:
         if who.role not in ORGANISATION_ROLES or who.organisation_id is None:
             raise HTTPException(403, "只有培训机构、用人单位和院校开班")
-        try:
-            class_hours = Decimal(hours)
-        except InvalidOperation:
-            raise InvalidInput("课时", f"'{hours}' 不是数字") from None
+        try:  # finite, 0 < hours ≤ 10000, at most 2 decimal places (as the API)
+            class_hours = HOURS.validate_python(hours.strip())
+        except ValidationError:
+            raise InvalidInput("课时", f"'{hours}' 应为 0 到 10000 的数") from None
+        if max_size.isdigit() and int(max_size) > MAX_SIZE:
+            raise InvalidInput("班级人数", f"至多 {MAX_SIZE} 人")
         return classes.create_class(
             s,
             who.actor,
@@ -114,7 +119,7 @@ def create_class(
 
 
 @router.get("/classes/{class_id}", response_class=HTMLResponse)
-def class_page(request: Request, class_id: int, db: DatabaseDep, who: UserDep) -> HTMLResponse:
+def class_page(request: Request, class_id: PathId, db: DatabaseDep, who: UserDep) -> HTMLResponse:
     with db.session() as s:
         try:
             cls = classes.get_class(s, class_id)
@@ -151,7 +156,7 @@ def class_page(request: Request, class_id: int, db: DatabaseDep, who: UserDep) -
 
 @router.post("/classes/{class_id}/file")
 def file_class(
-    request: Request, class_id: int, db: DatabaseDep, who: UserDep, _: Csrf, today: Today
+    request: Request, class_id: PathId, db: DatabaseDep, who: UserDep, _: Csrf, today: Today
 ) -> Response:
     def work(s: Session) -> None:
         _own(s, who, class_id)
@@ -162,7 +167,7 @@ def file_class(
 
 @router.post("/classes/{class_id}/approve")
 def approve_class(
-    request: Request, class_id: int, db: DatabaseDep, who: UserDep, _: Csrf, today: Today
+    request: Request, class_id: PathId, db: DatabaseDep, who: UserDep, _: Csrf, today: Today
 ) -> Response:
     def work(s: Session) -> None:
         cls = classes.get_class(s, class_id)
@@ -174,14 +179,14 @@ def approve_class(
 
 
 @router.get("/classes/{class_id}/roster-template.xlsx")
-def roster_template(class_id: int, who: UserDep) -> Response:
+def roster_template(class_id: PathId, who: UserDep) -> Response:
     return download(rosters.template(), XLSX, "roster-template.xlsx")
 
 
 @router.post("/classes/{class_id}/roster")
 async def upload_roster(
     request: Request,
-    class_id: int,
+    class_id: PathId,
     db: DatabaseDep,
     who: UserDep,
     _: Csrf,
@@ -213,7 +218,7 @@ async def upload_roster(
 
 @router.post("/classes/{class_id}/claims")
 def class_claims(
-    request: Request, class_id: int, db: DatabaseDep, who: UserDep, _: Csrf, today: Today
+    request: Request, class_id: PathId, db: DatabaseDep, who: UserDep, _: Csrf, today: Today
 ) -> Response:
     def work(s: Session) -> tuple[int, list[str]]:
         _own(s, who, class_id)

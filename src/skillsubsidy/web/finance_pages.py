@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from skillsubsidy.api.auth import DatabaseDep, Today
 from skillsubsidy.api.routes.notices import public_lines
+from skillsubsidy.api.schemas import PathId
 from skillsubsidy.domain.workflow import ClaimStatus
 from skillsubsidy.policy.vocabulary import DISTRICT_NAMES, KIND_NAMES
 from skillsubsidy.services import exports, notices, payments, registry
@@ -87,7 +88,7 @@ def create_batch(
 
 @router.post("/finance/batches/{batch_id}/paid")
 def mark_paid(
-    request: Request, batch_id: int, db: DatabaseDep, who: UserDep, _: Csrf, today: Today
+    request: Request, batch_id: PathId, db: DatabaseDep, who: UserDep, _: Csrf, today: Today
 ) -> Response:
     def work(s: Session) -> None:
         if who.role not in ("finance", "admin"):
@@ -99,7 +100,7 @@ def mark_paid(
 
 @router.post("/finance/recoveries/{recovery_id}/recovered")
 def record_recovered(
-    request: Request, recovery_id: int, db: DatabaseDep, who: UserDep, _: Csrf, today: Today
+    request: Request, recovery_id: PathId, db: DatabaseDep, who: UserDep, _: Csrf, today: Today
 ) -> Response:
     """The wrongly paid money is back: the fund is credited."""
 
@@ -112,7 +113,7 @@ def record_recovered(
 
 
 @router.get("/finance/batches/{batch_id}/payments.xlsx")
-def payment_list(request: Request, batch_id: int, db: DatabaseDep, who: UserDep) -> Response:
+def payment_list(request: Request, batch_id: PathId, db: DatabaseDep, who: UserDep) -> Response:
     if who.role not in READERS:
         return refusal(request, who, HTTPException(403, "拨付清单仅财务、审计可见"))
     with db.session() as s:
@@ -156,7 +157,7 @@ def _notice_export(s: Session, notice_id: int) -> exports.NoticeExport:
 
 
 @router.get("/notices/{notice_id}/list.xlsx")
-def notice_xlsx(request: Request, notice_id: int, db: DatabaseDep, who: MaybeUser) -> Response:
+def notice_xlsx(request: Request, notice_id: PathId, db: DatabaseDep, who: MaybeUser) -> Response:
     """Public, like the page: masked names, never an ID number."""
     try:
         with db.session() as s:
@@ -167,7 +168,7 @@ def notice_xlsx(request: Request, notice_id: int, db: DatabaseDep, who: MaybeUse
 
 
 @router.get("/notices/{notice_id}/list.pdf")
-def notice_pdf(request: Request, notice_id: int, db: DatabaseDep, who: MaybeUser) -> Response:
+def notice_pdf(request: Request, notice_id: PathId, db: DatabaseDep, who: MaybeUser) -> Response:
     try:
         with db.session() as s:
             data = exports.notice_pdf(_notice_export(s, notice_id))

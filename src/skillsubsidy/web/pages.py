@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from skillsubsidy.api.auth import ORGANISATION_ROLES, DatabaseDep, Principal, Today
 from skillsubsidy.api.routes.notices import public_lines
-from skillsubsidy.api.schemas import china_time
+from skillsubsidy.api.schemas import Id, PathId, china_time
 from skillsubsidy.api.security import client_address, over_limit
 from skillsubsidy.domain.dates import CHINA
 from skillsubsidy.domain.identity import masked_id
@@ -363,7 +363,7 @@ def claim_queue(
 
 
 @router.get("/claims/{claim_id}", response_class=HTMLResponse)
-def claim_page(request: Request, claim_id: int, db: DatabaseDep, who: UserDep) -> HTMLResponse:
+def claim_page(request: Request, claim_id: PathId, db: DatabaseDep, who: UserDep) -> HTMLResponse:
     with db.session() as s:
         try:
             claim = claims.get_claim(s, claim_id)
@@ -414,7 +414,7 @@ def claim_page(request: Request, claim_id: int, db: DatabaseDep, who: UserDep) -
 @router.post("/claims/{claim_id}/{action}")
 def claim_action(
     request: Request,
-    claim_id: int,
+    claim_id: PathId,
     action: str,
     db: DatabaseDep,
     who: UserDep,
@@ -446,7 +446,7 @@ def claim_action(
 @router.post("/objections/{objection_id}/resolve")
 def resolve_objection(
     request: Request,
-    objection_id: int,
+    objection_id: PathId,
     db: DatabaseDep,
     who: UserDep,
     _: Csrf,
@@ -482,7 +482,7 @@ def publish(
     _: Csrf,
     today: Today,
     district: Annotated[str, Form()],
-    claim_ids: Annotated[list[int] | None, Form()] = None,
+    claim_ids: Annotated[list[Id] | None, Form()] = None,
 ) -> Response:
     def work(s: Session) -> int:
         if not who.works_on_district(district):
@@ -500,7 +500,9 @@ def notice_list(request: Request, db: DatabaseDep, who: MaybeUser) -> HTMLRespon
 
 
 @router.get("/notices/{notice_id}", response_class=HTMLResponse)
-def notice_page(request: Request, notice_id: int, db: DatabaseDep, who: MaybeUser) -> HTMLResponse:
+def notice_page(
+    request: Request, notice_id: PathId, db: DatabaseDep, who: MaybeUser
+) -> HTMLResponse:
     with db.session() as s:
         try:
             notice = notices.get_notice(s, notice_id)
@@ -519,7 +521,7 @@ def notice_page(request: Request, notice_id: int, db: DatabaseDep, who: MaybeUse
 
 @router.post("/notices/{notice_id}/close")
 def close_notice(
-    request: Request, notice_id: int, db: DatabaseDep, who: UserDep, _: Csrf, today: Today
+    request: Request, notice_id: PathId, db: DatabaseDep, who: UserDep, _: Csrf, today: Today
 ) -> Response:
     def work(s: Session) -> None:
         notice = notices.get_notice(s, notice_id)
@@ -540,15 +542,15 @@ def close_notice(
 @router.post("/notices/{notice_id}/objections")
 def object_to(
     request: Request,
-    notice_id: int,
+    notice_id: PathId,
     db: DatabaseDep,
     who: MaybeUser,
     _: Csrf,
     today: Today,
-    claim_id: Annotated[int, Form()],
-    objector: Annotated[str, Form()],
-    contact: Annotated[str, Form()],
-    grounds: Annotated[str, Form()],
+    claim_id: Annotated[Id, Form()],
+    objector: Annotated[str, Form(max_length=64)],
+    contact: Annotated[str, Form(max_length=128)],
+    grounds: Annotated[str, Form(max_length=2000)],
 ) -> Response:
     if (limited := _anonymous_limit(request, who, "objection")) is not None:
         return limited

@@ -108,6 +108,8 @@ def request_payout_change(
     def work(s: Session) -> PayoutChangePublic:
         holder: dict[str, int | None]
         if who.role in BUREAU:
+            if (body.person_id is None) == (body.organisation_id is None):
+                raise InvalidInput("person_id", "name the holder: person_id or organisation_id")
             holder = {"person_id": body.person_id, "organisation_id": body.organisation_id}
             if not any(
                 who.works_on_district(d)
