@@ -119,10 +119,13 @@ def submit_claim(
                 "class_id",
                 f"a {kind} claim rests on a filed class with the trainee on its roster: name it",
             )
+    known = registry.find_person(session, str(person_facts.get("id_number") or ""))
+    if known is not None:  # a repeat of a committed claim is refused before queueing
+        _refuse_duplicate(session, known.id, kind, class_id, certificate_id)
     person = registry.lock_person(
         session, str(person_facts.get("id_number") or ""), person_name, actor
     )
-    _refuse_duplicate(session, person.id, kind, class_id, certificate_id)
+    _refuse_duplicate(session, person.id, kind, class_id, certificate_id)  # now under lock
     district = registry.ensure_district(session, facts.get("district"))  # type: ignore[arg-type]
     if facts.get("jurisdiction") != district.jurisdiction:
         # the packs of a district's own city or county: no shopping for a better document

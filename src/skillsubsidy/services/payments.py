@@ -15,7 +15,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from skillsubsidy.domain.workflow import ClaimStatus, PaymentBatchStatus, RecoveryStatus
 from skillsubsidy.services import registry
@@ -44,6 +44,7 @@ def create_batch(session: Session, actor: str, fund_district: str) -> PaymentBat
             select(Claim)
             .where(Claim.status == ClaimStatus.APPROVED)
             .where(~select(Payment.id).where(Payment.claim_id == Claim.id).exists())
+            .options(selectinload(Claim.decisions), selectinload(Claim.person))
             .order_by(Claim.id)
         )
         if c.decision is not None
