@@ -79,7 +79,9 @@ def create_app(
         existing = getattr(exc, "existing_id", None)
         if existing is not None:  # a repeat of a live claim: name the first
             body["existing_claim"] = existing
-        return JSONResponse(body, status_code=409)
+        retry = getattr(exc, "retry_after", None)  # the same work under way elsewhere
+        headers = {"Retry-After": str(retry)} if retry is not None else None
+        return JSONResponse(body, status_code=409, headers=headers)
 
     @app.exception_handler(Busy)
     def _busy(_: Request, exc: Busy) -> JSONResponse:

@@ -32,8 +32,9 @@ from skillsubsidy.policy.engine import Engine, evaluate
 from skillsubsidy.policy.loader import catalogue_version
 from skillsubsidy.services import classes, registry
 from skillsubsidy.services.audit import move, record
-from skillsubsidy.services.errors import InvalidInput, NotFound, Refused
+from skillsubsidy.services.errors import InProgress, InvalidInput, NotFound, Refused
 from skillsubsidy.store import chain
+from skillsubsidy.store.db import claim_exclusively
 from skillsubsidy.store.models import (
     Certificate,
     Claim,
@@ -119,9 +120,13 @@ def submit_claim(
                 "class_id",
                 f"a {kind} claim rests on a filed class with the trainee on its roster: name it",
             )
-    known = registry.find_person(session, str(person_facts.get("id_number") or ""))
-    if known is not None:  # a repeat of a committed claim is refused before queueing
-        _refuse_duplicate(session, known.id, kind, class_id, certificate_id)
+    id_number = str(person_facts.get("id_number") or "")
+    # the same claim sent again while the first is being decided: refused at once (one
+    # query) rather than queued behind it; the caller retries and gets the first one named
+    if not claim_exclusively(
+        session, f"claim|{id_number.strip().upper()}|{kind}|{certificate_id}|{class_id}"
+    ):
+        raise InProgress("the same claim is being submitted right now: try again shortly")
     person = registry.lock_person(
         session, str(person_facts.get("id_number") or ""), person_name, actor
     )

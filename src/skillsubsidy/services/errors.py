@@ -26,3 +26,10 @@ class Refused(ServiceError):
     def __init__(self, message: str, clause: str | None = None):
         super().__init__(f"{message} ({clause})" if clause else message)
         self.clause = clause
+
+
+class InProgress(Refused):
+    """The same work is being done by another request right now: nothing was written; the
+    caller may try again shortly (and will then see its outcome)."""
+
+    retry_after = 1

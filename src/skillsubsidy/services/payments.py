@@ -21,7 +21,8 @@ from skillsubsidy.domain.workflow import ClaimStatus, PaymentBatchStatus, Recove
 from skillsubsidy.services import registry
 from skillsubsidy.services.audit import move, record
 from skillsubsidy.services.claims import get_claim
-from skillsubsidy.services.errors import InvalidInput, NotFound, Refused
+from skillsubsidy.services.errors import InProgress, InvalidInput, NotFound, Refused
+from skillsubsidy.store.db import claim_exclusively
 from skillsubsidy.store.models import (
     Claim,
     FundMovement,
@@ -37,6 +38,8 @@ def create_batch(session: Session, actor: str, fund_district: str) -> PaymentBat
     first, as far as the fund's free balance goes. A claim with no account on record, or
     beyond the balance, waits for the next batch (the event lists it)."""
     registry.ensure_district(session, fund_district, "fund_district")
+    if not claim_exclusively(session, f"batch|{fund_district}"):
+        raise InProgress(f"a batch for {fund_district} is being drafted right now: try again")
     fund = registry.locked_fund(session, fund_district)
     due = [
         c

@@ -208,15 +208,6 @@ def _find_person(session: Session, number: str, lock: bool) -> Person | None:
     return session.scalar(query)
 
 
-def find_person(session: Session, id_number: str) -> Person | None:
-    """The registered person of a well-formed citizen ID, read without a lock."""
-    try:
-        number = identity.citizen_id(id_number, "person.id_number")
-    except identity.IdentityError:
-        return None
-    return session.scalar(select(Person).where(Person.id_number == number))
-
-
 def lock_person(session: Session, id_number: str, name: str, actor: str) -> Person:
     """The trainee's row, created if new and locked either way: two submissions for one
     trainee are decided one after the other, the second seeing the first (PostgreSQL; on

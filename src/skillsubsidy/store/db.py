@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -153,6 +153,18 @@ class Database:
         self.engine.dispose()
         if self._reader is not None:
             self._reader.dispose()
+
+
+def claim_exclusively(session: Session, key: str) -> bool:
+    """Take the transaction-long right to do the work named ``key`` (e.g. one trainee's claim
+    on one certificate), or False at once if another transaction holds it. On SQLite writers
+    run one at a time anyway: always True."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    taken = session.execute(
+        text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+    ).scalar_one()
+    return bool(taken)
 
 
 def _is_conflict(exc: DBAPIError) -> bool:
